@@ -1,0 +1,41 @@
+"""Who may touch which carrier's records. Every tenant check in the project goes through here."""
+
+from django.db.models import QuerySet
+
+from .models import Carrier
+
+
+def access_operator_carrier(user) -> Carrier | None:
+    """The carrier an operator works for; None for anyone else (superusers included)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    operator = getattr(user, "carrier_operator", None)
+    return operator.carrier if operator is not None else None
+
+
+def access_can_use_registry_admin(user) -> bool:
+    return bool(
+        getattr(user, "is_active", False)
+        and user.is_staff
+        and (user.is_superuser or access_operator_carrier(user) is not None)
+    )
+
+
+def access_carriers_for_user(user) -> QuerySet[Carrier]:
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return Carrier.objects.all()
+    carrier = access_operator_carrier(user)
+    if carrier is None:
+        return Carrier.objects.none()
+    return Carrier.objects.filter(pk=carrier.pk)
+
+
+def access_scope(queryset: QuerySet, user, carrier_path: str = "carrier") -> QuerySet:
+    """`queryset` cut down to what `user` may see: everything for a superuser, their own
+    carrier's rows for an operator, nothing for anyone else."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return queryset
+    carrier = access_operator_carrier(user)
+    if carrier is None:
+        return queryset.none()
+    return queryset.filter(**{carrier_path: carrier})

@@ -1,0 +1,218 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+from simple_history.models import HistoricalRecords
+
+
+class Carrier(models.Model):
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OfficialChannel(models.Model):
+    """A way the public can reach the carrier for sure: a hotline, a website, an app…"""
+
+    class Kind(models.TextChoices):
+        HOTLINE = "hotline", _("Hotline")
+        WEBSITE = "website", _("Website")
+        APP = "app", _("Mobile app")
+        CHAT = "chat", _("Chat account")
+        EMAIL = "email", _("Email")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # For a hotline: the number in E.164. For other kinds: the address as published.
+    value = models.CharField(_("value"), max_length=300)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["carrier", "kind", "id"]
+        verbose_name = _("official channel")
+        verbose_name_plural = _("official channels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "kind", "value"], name="channel_unique_per_carrier"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="channel_kind_value")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class StaffMember(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="staff")
+    employee_code = models.CharField(_("employee code"), max_length=64)
+    full_name = models.CharField(_("full name"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["carrier", "employee_code"]
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "employee_code"], name="staff_code_unique_per_carrier"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "terminated"]),
+                name="staff_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_code} — {self.full_name}"
+
+
+class StaffPhone(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="phones")
+    # Copied from the staff member so that the database itself can hold "at most one active
+    # registration of a number per carrier"; the services keep it equal to staff.carrier.
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number (E.164)"), max_length=16, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("staff phone")
+        verbose_name_plural = _("staff phones")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "number"],
+                condition=Q(status="active"),
+                name="phone_active_once_per_carrier",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^\+[1-9][0-9]{6,14}$"), name="phone_is_e164"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "revoked"]), name="phone_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
+                name="phone_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DeliveryAssignment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="assignments")
+    tracking_code = models.CharField(_("tracking code"), max_length=64)
+    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="assignments")
+    # HMAC-SHA256 of the recipient's E.164 number (registry.pii); never the number itself.
+    recipient_digest = models.CharField(_("recipient digest"), max_length=64, blank=True)
+    window_start = models.DateTimeField(_("window start"), null=True, blank=True)
+    window_end = models.DateTimeField(_("window end"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("delivery assignment")
+        verbose_name_plural = _("delivery assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_code"], name="tracking_code_unique_per_carrier"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True)
+                | Q(window_end__isnull=True)
+                | Q(window_end__gte=F("window_start")),
+                name="assignment_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient_digest="") | Q(recipient_digest__regex=r"^[0-9a-f]{64}$"),
+                name="assignment_digest_is_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_code
+
+
+class CarrierOperator(models.Model):
+    """An admin user who works for one carrier and manages only that carrier's records."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carrier_operator"
+    )
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="operators")
+
+    class Meta:
+        verbose_name = _("carrier operator")
+        verbose_name_plural = _("carrier operators")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.carrier}"
+
+
+class ClientAPIKey(AbstractAPIKey):
+    """A key for the API: bound to a carrier (may use the carrier API) or a partner's."""
+
+    carrier = models.ForeignKey(
+        Carrier,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text=_("Set for a carrier's own systems; empty for a partner app."),
+    )
+    rate_limit = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        help_text=_("Like 600/min. Empty: the default API_RATE_LIMIT."),
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")

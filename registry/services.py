@@ -1,0 +1,317 @@
+"""Every write to the registry. The admin, the file import, the carrier API and the
+management commands all come through these functions; nothing else writes registry rows."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import phones
+from .models import (
+    Carrier,
+    CarrierOperator,
+    ClientAPIKey,
+    DeliveryAssignment,
+    OfficialChannel,
+    StaffMember,
+    StaffPhone,
+)
+from .pii import recipient_digest
+
+
+class RegistryError(Exception):
+    """A write refused for a reason the caller can fix; `code` is a stable snake_case name."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def _validate(obj, exclude: Iterable[str] = ()) -> None:
+    """Field-level checks (lengths, choices, blanks) before any row is written; the
+    database constraints stay the last word on uniqueness."""
+    try:
+        obj.full_clean(exclude=list(exclude), validate_unique=False)
+    except ValidationError as exc:
+        fields = exc.message_dict
+        field = next(iter(fields))
+        raise RegistryError(
+            "invalid", f"{field}: {' '.join(fields[field])}", {"fields": fields}
+        ) from None
+
+
+def _normalize_phone(raw: str) -> str:
+    try:
+        return phones.normalize(raw)
+    except phones.InvalidPhoneNumber as exc:
+        raise RegistryError(
+            "invalid_number",
+            _("%(number)s: %(reason)s") % {"number": raw, "reason": exc.message},
+            {"number": raw, "reason": exc.reason},
+        ) from None
+
+
+@transaction.atomic
+def carrier_save(
+    *, slug: str, name: str, is_active: bool | None = None, hotlines: Iterable[str] = ()
+) -> tuple[Carrier, bool]:
+    """Create the carrier `slug`, or update it: idempotent, and hotlines are only ever added.
+    `is_active=None` leaves an existing carrier's state as it is."""
+    numbers = [_normalize_phone(raw) for raw in hotlines]
+    carrier = Carrier.objects.filter(slug=slug).first()
+    created = carrier is None
+    if created:
+        carrier = Carrier(slug=slug)
+    carrier.name = name
+    if is_active is not None:
+        carrier.is_active = is_active
+    _validate(carrier)
+    carrier.save()
+    for number in numbers:
+        OfficialChannel.objects.get_or_create(
+            carrier=carrier, kind=OfficialChannel.Kind.HOTLINE, value=number
+        )
+    return carrier, created
+
+
+def channel_save(
+    *,
+    carrier: Carrier,
+    kind: str,
+    value: str,
+    label: str = "",
+    channel: OfficialChannel | None = None,
+) -> OfficialChannel:
+    """Add a channel, or change `channel`. A hotline's value is stored as E.164."""
+    if kind == OfficialChannel.Kind.HOTLINE:
+        value = _normalize_phone(value)
+    channel = channel or OfficialChannel()
+    channel.carrier, channel.kind, channel.value, channel.label = (
+        carrier,
+        kind,
+        value.strip(),
+        label,
+    )
+    _validate(channel)
+    if (
+        OfficialChannel.objects.filter(carrier=carrier, kind=kind, value=channel.value)
+        .exclude(pk=channel.pk)
+        .exists()
+    ):
+        raise RegistryError("duplicate_channel", _("This carrier already has this channel."))
+    channel.save()
+    return channel
+
+
+def channel_delete(*, channel: OfficialChannel) -> None:
+    channel.delete()
+
+
+OPERATOR_PERMISSIONS = [
+    (model, action)
+    for model in ("staffmember", "staffphone", "deliveryassignment", "officialchannel")
+    for action in ("view", "add", "change")
+] + [("officialchannel", "delete"), ("carrier", "view")]
+
+
+@transaction.atomic
+def operator_assign(*, user, carrier: Carrier) -> CarrierOperator:
+    """Make `user` an admin operator of `carrier` (and of no other carrier)."""
+    operator, _created = CarrierOperator.objects.update_or_create(
+        user=user, defaults={"carrier": carrier}
+    )
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    wanted = Permission.objects.filter(content_type__app_label="registry").filter(
+        codename__in=[f"{action}_{model}" for model, action in OPERATOR_PERMISSIONS]
+    )
+    user.user_permissions.add(*wanted)
+    return operator
+
+
+def _numbers_active_elsewhere(
+    carrier: Carrier, numbers: Iterable[str], staff: StaffMember | None = None
+) -> list[str]:
+    """Which of `numbers` are active phones of another staff member of `carrier`."""
+    active = StaffPhone.objects.filter(
+        carrier=carrier, number__in=list(numbers), status=StaffPhone.Status.ACTIVE
+    )
+    if staff is not None and staff.pk:
+        active = active.exclude(staff=staff)
+    return sorted(active.values_list("number", flat=True))
+
+
+@transaction.atomic
+def staff_upsert(
+    *,
+    carrier: Carrier,
+    employee_code: str,
+    full_name: str,
+    status: str = StaffMember.Status.ACTIVE,
+    region: str = "",
+    phone_numbers: list[str] | None = None,
+) -> tuple[StaffMember, bool]:
+    """Create or replace a staff member by employee code within `carrier`.
+
+    With `phone_numbers`, that list is the whole truth: numbers not yet registered are added,
+    revoked ones on the list come back, active ones left out are revoked. One invalid number
+    rejects the call before anything is written.
+    """
+    numbers = list(dict.fromkeys(_normalize_phone(raw) for raw in phone_numbers or []))
+    staff = (
+        StaffMember.objects.select_for_update()
+        .filter(carrier=carrier, employee_code=employee_code)
+        .first()
+    )
+    created = staff is None
+    if created:
+        staff = StaffMember(carrier=carrier, employee_code=employee_code)
+    staff.full_name, staff.status, staff.region = full_name, status, region
+    _validate(staff, exclude=["carrier"])
+    staff.save()
+    if phone_numbers is not None:
+        _replace_phones(staff, numbers)
+    if status == StaffMember.Status.TERMINATED:
+        _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE))
+    return staff, created
+
+
+def _replace_phones(staff: StaffMember, numbers: list[str]) -> None:
+    taken = _numbers_active_elsewhere(staff.carrier, numbers, staff)
+    if taken:
+        raise RegistryError(
+            "phone_in_use",
+            _("%(numbers)s is already an active phone of another staff member of this carrier.")
+            % {"numbers": ", ".join(taken)},
+            {"numbers": taken},
+        )
+    current = {phone.number: phone for phone in staff.phones.order_by("-created_at")}
+    _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE).exclude(number__in=numbers))
+    for number in numbers:
+        phone = current.get(number)
+        if phone is None:
+            phone = StaffPhone(staff=staff, carrier=staff.carrier, number=number)
+            phone.save()
+        elif phone.status != StaffPhone.Status.ACTIVE:
+            phone.status, phone.revoked_at = StaffPhone.Status.ACTIVE, None
+            phone.save(update_fields=["status", "revoked_at"])
+
+
+def _revoke_phones(phones_qs) -> None:
+    # One save per phone rather than a bulk update, so that history records each revocation.
+    for phone in phones_qs:
+        phone_revoke(phone=phone)
+
+
+@transaction.atomic
+def staff_set_status(*, staff: StaffMember, status: str) -> StaffMember:
+    """Suspend, terminate or reactivate. Terminating also revokes every phone, so that the
+    number can be given to someone else and shows as `revoked` from the next lookup on."""
+    if status not in StaffMember.Status.values:
+        raise RegistryError("invalid_status", _("Unknown staff status: %s") % status)
+    if staff.status != status:
+        staff.status = status
+        staff.save(update_fields=["status", "updated_at"])
+    if status == StaffMember.Status.TERMINATED:
+        _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE))
+    return staff
+
+
+def staff_revoke(*, staff: StaffMember) -> StaffMember:
+    return staff_set_status(staff=staff, status=StaffMember.Status.TERMINATED)
+
+
+def staff_reactivate(*, staff: StaffMember) -> StaffMember:
+    return staff_set_status(staff=staff, status=StaffMember.Status.ACTIVE)
+
+
+@transaction.atomic
+def phone_add(
+    *,
+    staff: StaffMember,
+    number: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> StaffPhone:
+    e164 = _normalize_phone(number)
+    if _numbers_active_elsewhere(staff.carrier, [e164]):
+        raise RegistryError(
+            "phone_in_use",
+            _("%(number)s is already an active phone of this carrier.") % {"number": e164},
+            {"numbers": [e164]},
+        )
+    phone = StaffPhone(
+        staff=staff,
+        carrier=staff.carrier,
+        number=e164,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    _validate(phone, exclude=["staff", "carrier"])
+    phone.save()
+    return phone
+
+
+@transaction.atomic
+def phone_update(
+    *, phone: StaffPhone, valid_from: date | None, valid_until: date | None
+) -> StaffPhone:
+    phone.valid_from, phone.valid_until = valid_from, valid_until
+    _validate(phone, exclude=["staff", "carrier"])
+    phone.save(update_fields=["valid_from", "valid_until"])
+    return phone
+
+
+def phone_revoke(*, phone: StaffPhone) -> StaffPhone:
+    if phone.status != StaffPhone.Status.REVOKED:
+        phone.status, phone.revoked_at = StaffPhone.Status.REVOKED, timezone.now()
+        phone.save(update_fields=["status", "revoked_at"])
+    return phone
+
+
+@transaction.atomic
+def assignment_upsert(
+    *,
+    carrier: Carrier,
+    tracking_code: str,
+    staff: StaffMember,
+    recipient_phone: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    status: str = DeliveryAssignment.Status.PENDING,
+) -> tuple[DeliveryAssignment, bool]:
+    """Create or update the assignment of `tracking_code` within `carrier`. The recipient's
+    number is turned into its digest here and goes no further."""
+    if staff.carrier_id != carrier.pk:
+        raise RegistryError("unknown_employee", _("This staff member is not of this carrier."))
+    assignment = DeliveryAssignment.objects.filter(
+        carrier=carrier, tracking_code=tracking_code
+    ).first()
+    created = assignment is None
+    if created:
+        assignment = DeliveryAssignment(carrier=carrier, tracking_code=tracking_code)
+    assignment.staff = staff
+    if recipient_phone:
+        assignment.recipient_digest = recipient_digest(_normalize_phone(recipient_phone))
+    assignment.window_start, assignment.window_end = window_start, window_end
+    assignment.status = status
+    if window_start and window_end and window_end < window_start:
+        raise RegistryError("invalid_window", _("The delivery window ends before it starts."))
+    _validate(assignment, exclude=["carrier", "staff"])
+    assignment.save()
+    return assignment, created
+
+
+def api_key_create(*, name: str, carrier: Carrier | None = None) -> tuple[ClientAPIKey, str]:
+    """A new key; the raw key is returned once and only its hash is stored."""
+    api_key = ClientAPIKey(name=name, carrier=carrier)
+    _validate(api_key, exclude=["id", "prefix", "hashed_key"])
+    api_key, raw_key = ClientAPIKey.objects.create_key(name=name, carrier=carrier)
+    return api_key, raw_key
