@@ -6,12 +6,13 @@ at start-up rather than falling back silently.
 """
 
 import hashlib
-import re
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -41,13 +42,12 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     return int(raw)
 
 
-RATE_PATTERN = re.compile(r"^(\d+)/(s|sec|second|m|min|minute|h|hour|d|day)$")
-
-
 def env_rate(name: str, default: str) -> str:
     raw = env.str(name, default=default).strip()
-    if not RATE_PATTERN.match(raw) or int(raw.split("/")[0]) < 1:
-        raise ImproperlyConfigured(f"{name}={raw!r} must look like 600/min (s, min, hour, day)")
+    try:
+        parse_rate(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
     return raw
 
 
@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.errors.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -192,6 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

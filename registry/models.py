@@ -1,9 +1,19 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
+
+from config.rates import parse_rate
+
+
+def validate_rate(value: str) -> None:
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class Carrier(models.Model):
@@ -210,6 +220,7 @@ class ClientAPIKey(AbstractAPIKey):
         _("rate limit"),
         max_length=20,
         blank=True,
+        validators=[validate_rate],
         help_text=_("Like 600/min. Empty: the default API_RATE_LIMIT."),
     )
 

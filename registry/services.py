@@ -2,15 +2,17 @@
 management commands all come through these functions; nothing else writes registry rows."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from . import phones
+from . import apikeys, phones
 from .models import (
     Carrier,
     CarrierOperator,
@@ -315,3 +317,172 @@ def api_key_create(*, name: str, carrier: Carrier | None = None) -> tuple[Client
     _validate(api_key, exclude=["id", "prefix", "hashed_key"])
     api_key, raw_key = ClientAPIKey.objects.create_key(name=name, carrier=carrier)
     return api_key, raw_key
+
+
+def api_key_update(
+    *,
+    api_key: ClientAPIKey,
+    name: str,
+    expiry_date: datetime | None,
+    revoked: bool,
+    rate_limit: str,
+) -> ClientAPIKey:
+    """Change a key; its cached verification is dropped so the change holds from the next
+    request on, on every worker."""
+    api_key.name, api_key.expiry_date = name, expiry_date
+    api_key.revoked, api_key.rate_limit = revoked, rate_limit
+    _validate(api_key, exclude=["id", "prefix", "hashed_key"])
+    api_key.save()
+    apikeys.forget(api_key.prefix)
+    return api_key
+
+
+def api_key_revoke(*, api_key: ClientAPIKey) -> ClientAPIKey:
+    return api_key_update(
+        api_key=api_key,
+        name=api_key.name,
+        expiry_date=api_key.expiry_date,
+        revoked=True,
+        rate_limit=api_key.rate_limit,
+    )
+
+
+MAX_ASSIGNMENTS_PER_CALL = 1000
+_ASSIGNMENT_FIELDS = ["staff", "window_start", "window_end", "status", "updated_at"]
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def fail(self, index: int, code: str, message: str) -> None:
+        self.errors.append({"index": index, "code": code, "message": str(message)})
+
+
+def _parse_window_bound(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)  # in TIME_ZONE, Asia/Ho_Chi_Minh
+    return parsed
+
+
+def _text(item: dict, key: str, max_length: int) -> str | None:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        return None
+    return value.strip()
+
+
+@transaction.atomic
+def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResult:
+    """Upsert up to MAX_ASSIGNMENTS_PER_CALL assignments of `carrier` by tracking code.
+
+    Each item is checked on its own: valid ones are saved, invalid ones come back by index.
+    A known tracking code counts as updated even when nothing changed. A constant number of
+    queries whatever the batch size: one for the staff, one for the known codes, at most
+    two upserts. An item without `recipient_phone` keeps the digest already stored."""
+    if len(items) > MAX_ASSIGNMENTS_PER_CALL:
+        raise RegistryError(
+            "too_many_items",
+            _("At most %(max)d assignments per call.") % {"max": MAX_ASSIGNMENTS_PER_CALL},
+        )
+    result = BulkResult()
+    codes = {
+        item.get("employee_code") for item in items if isinstance(item.get("employee_code"), str)
+    }
+    staff_by_code = {
+        staff.employee_code: staff
+        for staff in StaffMember.objects.filter(carrier=carrier, employee_code__in=codes).only(
+            "id", "employee_code", "status", "carrier_id"
+        )
+    }
+    statuses = set(DeliveryAssignment.Status.values)
+    now = timezone.now()
+    rows: dict[str, DeliveryAssignment] = {}
+    with_digest: set[str] = set()
+    for index, item in enumerate(items):
+        tracking_code = _text(item, "tracking_code", 64)
+        if tracking_code is None:
+            result.fail(
+                index, "invalid_tracking_code", _("tracking_code must be 1 to 64 characters.")
+            )
+            continue
+        if tracking_code in rows:
+            result.fail(
+                index, "duplicate_tracking_code", _("This tracking code is already in this batch.")
+            )
+            continue
+        staff = staff_by_code.get(item.get("employee_code"))
+        if staff is None:
+            result.fail(index, "unknown_employee", _("No staff member with this employee code."))
+            continue
+        if staff.status != StaffMember.Status.ACTIVE:
+            result.fail(index, "staff_not_active", _("This staff member is not active."))
+            continue
+        status = item.get("status") or DeliveryAssignment.Status.PENDING
+        if status not in statuses:
+            result.fail(
+                index,
+                "invalid_status",
+                _("status must be one of: %s") % ", ".join(sorted(statuses)),
+            )
+            continue
+        try:
+            window_start = _parse_window_bound(item.get("window_start"))
+            window_end = _parse_window_bound(item.get("window_end"))
+        except ValueError:
+            result.fail(
+                index, "invalid_window", _("window_start and window_end must be ISO 8601 times.")
+            )
+            continue
+        if window_start and window_end and window_end < window_start:
+            result.fail(index, "invalid_window", _("The delivery window ends before it starts."))
+            continue
+        digest = ""
+        if item.get("recipient_phone") not in (None, ""):
+            try:
+                digest = recipient_digest(phones.normalize(item["recipient_phone"]))
+            except phones.InvalidPhoneNumber as exc:
+                result.fail(index, "invalid_number", _("recipient_phone: %s") % exc.message)
+                continue
+            with_digest.add(tracking_code)
+        rows[tracking_code] = DeliveryAssignment(
+            carrier=carrier,
+            tracking_code=tracking_code,
+            staff=staff,
+            recipient_digest=digest,
+            window_start=window_start,
+            window_end=window_end,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
+    known = set(
+        DeliveryAssignment.objects.filter(
+            carrier=carrier, tracking_code__in=list(rows)
+        ).values_list("tracking_code", flat=True)
+    )
+    result.updated = len(known)
+    result.created = len(rows) - len(known)
+    for update_fields, group in (
+        (
+            _ASSIGNMENT_FIELDS + ["recipient_digest"],
+            [r for c, r in rows.items() if c in with_digest],
+        ),
+        (_ASSIGNMENT_FIELDS, [r for c, r in rows.items() if c not in with_digest]),
+    ):
+        if group:
+            DeliveryAssignment.objects.bulk_create(
+                group,
+                update_conflicts=True,
+                unique_fields=["carrier", "tracking_code"],
+                update_fields=update_fields,
+            )
+    result.errors.sort(key=lambda error: error["index"])
+    return result

@@ -1,0 +1,211 @@
+"""The carrier API: carriers' dispatch systems and shipper apps write staff, assignments and
+call intents. Every view acts inside the carrier its key is bound to."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.openapi import errors
+from verification import services as verification_services
+
+from . import phones, selectors, services
+from .apikeys import ApiKeyAuthentication, ApiRateThrottle, HasCarrierKey
+from .models import Carrier, DeliveryAssignment, StaffMember
+
+
+@extend_schema_field({"type": "string", "example": "0912 345 678"})
+class PhoneField(serializers.Field):
+    """A phone number in any common format, given back as E.164; an invalid one is a 400
+    `invalid_number` whose message names it."""
+
+    def to_internal_value(self, data):
+        try:
+            return phones.normalize(data)
+        except phones.InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(
+                f"{str(data)[:64]}: {exc.message}", code="invalid_number"
+            ) from None
+
+    def to_representation(self, value):
+        return value
+
+
+class CarrierAPIView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasCarrierKey]
+    throttle_classes = [ApiRateThrottle]
+
+    @property
+    def carrier(self) -> Carrier:
+        if not hasattr(self, "_carrier"):
+            self._carrier = Carrier.objects.get(pk=self.request.auth.carrier_id)
+        return self._carrier
+
+
+class StaffIn(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    phones = serializers.ListField(child=PhoneField(), max_length=20)
+    status = serializers.ChoiceField(choices=StaffMember.Status.choices)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class StaffPhoneOut(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+
+
+class StaffOut(serializers.Serializer):
+    employee_code = serializers.CharField()
+    full_name = serializers.CharField()
+    status = serializers.CharField()
+    region = serializers.CharField()
+    phones = StaffPhoneOut(many=True)
+
+
+def _staff_out(staff: StaffMember) -> dict:
+    return StaffOut(
+        {
+            "employee_code": staff.employee_code,
+            "full_name": staff.full_name,
+            "status": staff.status,
+            "region": staff.region,
+            "phones": staff.phones.order_by("status", "number"),
+        }
+    ).data
+
+
+class StaffView(CarrierAPIView):
+    @extend_schema(
+        operation_id="carrier_staff_put",
+        summary="Create or replace a staff member",
+        description="The `phones` list is the whole truth: numbers left out are revoked. One "
+        "invalid phone rejects the whole request (400 `invalid_number`) and saves nothing.",
+        request=StaffIn,
+        responses={201: StaffOut, 200: StaffOut, **errors(400, 401, 403, 409, 413, 415, 429)},
+    )
+    def put(self, request, employee_code: str):
+        data = StaffIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff, created = services.staff_upsert(
+            carrier=self.carrier,
+            employee_code=employee_code,
+            full_name=data.validated_data["full_name"],
+            status=data.validated_data["status"],
+            region=data.validated_data["region"],
+            phone_numbers=data.validated_data["phones"],
+        )
+        return Response(
+            _staff_out(staff), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        operation_id="carrier_staff_delete",
+        summary="Terminate a staff member",
+        description="Their numbers answer `revoked` from the next lookup on. History is kept.",
+        responses={204: OpenApiResponse(description="Terminated"), **errors(401, 403, 404, 429)},
+    )
+    def delete(self, request, employee_code: str):
+        staff = selectors.staff_get(carrier=self.carrier, employee_code=employee_code)
+        if staff is None:
+            raise exceptions.NotFound(_("No staff member with this employee code."))
+        services.staff_revoke(staff=staff)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssignmentIn(serializers.Serializer):
+    tracking_code = serializers.CharField(max_length=64)
+    employee_code = serializers.CharField(max_length=64)
+    recipient_phone = serializers.CharField(
+        required=False, help_text="Stored only as a keyed digest"
+    )
+    window_start = serializers.DateTimeField(required=False)
+    window_end = serializers.DateTimeField(required=False)
+    status = serializers.ChoiceField(choices=DeliveryAssignment.Status.choices, required=False)
+
+
+class AssignmentBatchIn(serializers.Serializer):
+    assignments = AssignmentIn(many=True, help_text="At most 1000 items")
+
+
+class AssignmentBatchOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = inline_serializer(
+        "AssignmentError",
+        {
+            "index": serializers.IntegerField(),
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+        },
+        many=True,
+    )
+
+
+class AssignmentsView(CarrierAPIView):
+    @extend_schema(
+        operation_id="carrier_assignments_upsert",
+        summary="Upsert delivery assignments by tracking code",
+        description="Valid items are saved; invalid ones come back in `errors` by index "
+        "(`invalid_number`, `unknown_employee`, `staff_not_active`, `invalid_window`, "
+        "`invalid_status`, `invalid_tracking_code`, `duplicate_tracking_code`). More than 1000 "
+        "items, or a body not of this shape: 400 and nothing is saved.",
+        request=AssignmentBatchIn,
+        responses={200: AssignmentBatchOut, **errors(400, 401, 403, 413, 415, 429)},
+    )
+    def post(self, request):
+        body = request.data
+        items = body.get("assignments") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise serializers.ValidationError(
+                {"assignments": ['Send {"assignments": [{...}, ...]}: a list of objects.']}
+            )
+        result = services.assignments_bulk_upsert(carrier=self.carrier, items=items)
+        return Response(
+            {"created": result.created, "updated": result.updated, "errors": result.errors}
+        )
+
+
+class CallIntentIn(serializers.Serializer):
+    employee_code = serializers.CharField(max_length=64)
+    phone = PhoneField(help_text="The staff phone that is calling")
+    recipient_phone = PhoneField(help_text="Stored only as a keyed digest")
+    tracking_code = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default=""
+    )
+
+
+class CallIntentOut(serializers.Serializer):
+    employee_code = serializers.CharField()
+    phone = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class CallIntentsView(CarrierAPIView):
+    @extend_schema(
+        operation_id="carrier_call_intents_create",
+        summary="Announce that a staff phone is calling a recipient now",
+        description="Makes `calling_now` true for that recipient for 15 minutes. The phone must "
+        "be an active phone of an active staff member of the key's carrier (400 "
+        "`phone_not_registered` otherwise).",
+        request=CallIntentIn,
+        responses={201: CallIntentOut, **errors(400, 401, 403, 413, 415, 429)},
+    )
+    def post(self, request):
+        data = CallIntentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        intent = verification_services.call_intent_create(
+            carrier=self.carrier, **data.validated_data
+        )
+        out = {
+            "employee_code": intent.staff.employee_code,
+            "phone": intent.phone,
+            "expires_at": intent.expires_at,
+        }
+        return Response(CallIntentOut(out).data, status=status.HTTP_201_CREATED)
