@@ -94,7 +94,7 @@ MIDDLEWARE = [
     "config.errors.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.i18n.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -203,6 +203,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StaffStatusEnum": "registry.models.StaffMember.Status",
+        "AssignmentStatusEnum": "registry.models.DeliveryAssignment.Status",
+        "VerdictStatusEnum": "verification.services.STATUSES",
+    },
 }
 
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
@@ -240,3 +245,12 @@ LOGGING = {
     },
 }
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write around the services
+
+# Signed receipts (verification.receipts): a PEM, or the path of one.
+RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
+RECEIPT_PREVIOUS_KEY = env.str("RECEIPT_PREVIOUS_KEY", default="")
+RECEIPT_KEY_FILE = env.str(
+    "RECEIPT_KEY_FILE", default=str(BASE_DIR / "var" / "receipt-signing-key.pem")
+)
+
+VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=60)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from . import apikeys, phones
+from . import apikeys, freshness, phones
 from .models import (
     Carrier,
     CarrierOperator,
@@ -79,7 +79,18 @@ def carrier_save(
         OfficialChannel.objects.get_or_create(
             carrier=carrier, kind=OfficialChannel.Kind.HOTLINE, value=number
         )
+    freshness.carriers_changed()
+    freshness.numbers_changed(_carrier_numbers(carrier))
     return carrier, created
+
+
+def _carrier_numbers(carrier: Carrier) -> list[str]:
+    """Every number whose verdict depends on this carrier: its staff phones and hotlines."""
+    staff_numbers = StaffPhone.objects.filter(carrier=carrier).values_list("number", flat=True)
+    hotlines = carrier.channels.filter(kind=OfficialChannel.Kind.HOTLINE).values_list(
+        "value", flat=True
+    )
+    return [*staff_numbers, *hotlines]
 
 
 def channel_save(
@@ -107,12 +118,20 @@ def channel_save(
         .exists()
     ):
         raise RegistryError("duplicate_channel", _("This carrier already has this channel."))
+    previous = OfficialChannel.objects.filter(pk=channel.pk).values_list("value", flat=True)
+    _channel_changed([*previous, channel.value])
     channel.save()
     return channel
 
 
 def channel_delete(*, channel: OfficialChannel) -> None:
+    _channel_changed([channel.value])
     channel.delete()
+
+
+def _channel_changed(values: list[str]) -> None:
+    freshness.carriers_changed()
+    freshness.numbers_changed(values)  # a hotline's value is its number
 
 
 OPERATOR_PERMISSIONS = [
@@ -182,7 +201,12 @@ def staff_upsert(
         _replace_phones(staff, numbers)
     if status == StaffMember.Status.TERMINATED:
         _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE))
+    _staff_changed(staff)
     return staff, created
+
+
+def _staff_changed(staff: StaffMember) -> None:
+    freshness.numbers_changed(staff.phones.values_list("number", flat=True))
 
 
 def _replace_phones(staff: StaffMember, numbers: list[str]) -> None:
@@ -223,6 +247,7 @@ def staff_set_status(*, staff: StaffMember, status: str) -> StaffMember:
         staff.save(update_fields=["status", "updated_at"])
     if status == StaffMember.Status.TERMINATED:
         _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE))
+    _staff_changed(staff)
     return staff
 
 
@@ -258,6 +283,7 @@ def phone_add(
     )
     _validate(phone, exclude=["staff", "carrier"])
     phone.save()
+    freshness.numbers_changed([phone.number])
     return phone
 
 
@@ -268,6 +294,7 @@ def phone_update(
     phone.valid_from, phone.valid_until = valid_from, valid_until
     _validate(phone, exclude=["staff", "carrier"])
     phone.save(update_fields=["valid_from", "valid_until"])
+    freshness.numbers_changed([phone.number])
     return phone
 
 
@@ -275,6 +302,7 @@ def phone_revoke(*, phone: StaffPhone) -> StaffPhone:
     if phone.status != StaffPhone.Status.REVOKED:
         phone.status, phone.revoked_at = StaffPhone.Status.REVOKED, timezone.now()
         phone.save(update_fields=["status", "revoked_at"])
+        freshness.numbers_changed([phone.number])
     return phone
 
 

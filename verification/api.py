@@ -1,0 +1,152 @@
+"""The partner lookup API: one number at a time, never a list."""
+
+from django.http import JsonResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.openapi import errors
+from registry.apikeys import ApiKeyAuthentication, ApiRateThrottle, HasApiKey
+
+from . import receipts, selectors, services
+
+
+class CarrierRef(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class VerdictStaffOut(serializers.Serializer):
+    carrier = serializers.CharField(help_text="slug of the carrier")
+    display_name = serializers.CharField(help_text="masked: `N. V. An`")
+    employee_code = serializers.CharField()
+
+
+class HotlineOut(serializers.Serializer):
+    number = serializers.CharField(help_text="E.164")
+    display = serializers.CharField(help_text="as people write it")
+
+
+class ClaimedCarrierOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    matches = serializers.BooleanField(help_text="the number is this carrier's")
+    hotlines = HotlineOut(many=True)
+
+
+class VerdictOut(serializers.Serializer):
+    number = serializers.CharField(help_text="E.164")
+    status = serializers.ChoiceField(choices=services.STATUSES)
+    carriers = CarrierRef(many=True)
+    staff = VerdictStaffOut(many=True, help_text="empty unless status is verified")
+    report_count = serializers.IntegerField(help_text="distinct reporters")
+    checked_at = serializers.DateTimeField()
+    claimed_carrier = ClaimedCarrierOut(allow_null=True, help_text="null without claimed_carrier")
+
+
+class AssignmentOut(serializers.Serializer):
+    tracking_code = serializers.CharField()
+    matches = serializers.BooleanField()
+
+
+class VerificationOut(VerdictOut):
+    assignment = AssignmentOut(allow_null=True, help_text="null without tracking_code")
+    calling_now = serializers.BooleanField(
+        allow_null=True, help_text="null without recipient_phone"
+    )
+    receipt = serializers.CharField(
+        help_text="compact JWS (ES256); verify with /.well-known/jwks.json"
+    )
+
+
+class VerificationIn(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="the calling number, any format")
+    tracking_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    recipient_phone = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="your own number; never stored"
+    )
+    claimed_carrier = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text="slug of the carrier the caller named",
+    )
+
+
+class PartnerAPIView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ApiRateThrottle]
+
+
+class NumberView(PartnerAPIView):
+    @extend_schema(
+        operation_id="numbers_retrieve",
+        summary="Who is this number?",
+        parameters=[
+            OpenApiParameter(
+                "claimed_carrier", str, description="slug of the carrier the caller named"
+            )
+        ],
+        responses={200: VerdictOut, **errors(400, 401, 429, 503)},
+    )
+    def get(self, request, number: str):
+        lookup = services.Lookup(
+            claimed_carrier=request.query_params.get("claimed_carrier") or None
+        )
+        return Response(VerdictOut(services.verify(number, lookup)).data)
+
+
+class VerificationsView(PartnerAPIView):
+    @extend_schema(
+        operation_id="verifications_create",
+        summary="Verify a call, with a parcel and your own number",
+        request=VerificationIn,
+        responses={200: VerificationOut, **errors(400, 401, 413, 415, 429, 503)},
+    )
+    def post(self, request):
+        data = VerificationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        lookup = services.Lookup(
+            claimed_carrier=fields.get("claimed_carrier") or None,
+            tracking_code=fields.get("tracking_code") or None,
+            recipient_phone=fields.get("recipient_phone") or None,
+        )
+        return Response(
+            VerificationOut(services.verify(fields["number"], lookup, with_receipt=True)).data
+        )
+
+
+class ChannelOut(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField(help_text="E.164 for a hotline")
+    label = serializers.CharField()
+    display = serializers.CharField()
+
+
+class CarrierOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    channels = ChannelOut(many=True)
+
+
+class CarriersView(APIView):
+    throttle_classes = [ApiRateThrottle]
+
+    @extend_schema(
+        operation_id="carriers_list",
+        summary="Carriers and their official channels",
+        auth=[],
+        responses={200: CarrierOut(many=True), **errors(429)},
+    )
+    def get(self, request):
+        return Response(selectors.carrier_directory())
+
+
+def jwks(request):
+    """The public keys that verify receipts: the current one and the previous one."""
+    return JsonResponse(
+        {"keys": receipts.public_keys()}, headers={"Cache-Control": "public, max-age=300"}
+    )
