@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
+from config.ratelimit import RateLimited
 from registry.phones import InvalidPhoneNumber
 from registry.services import RegistryError
 
@@ -89,6 +90,8 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         return body_too_large()
 
+    if isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.retry_after)
     if isinstance(exc, InvalidPhoneNumber):
         return error_response("invalid_number", exc.message, 400, {"reason": exc.reason})
     if isinstance(exc, RegistryError):

@@ -7,6 +7,7 @@ Accept-Language, since integrators read its messages."""
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 COOKIE = settings.LANGUAGE_COOKIE_NAME
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
@@ -30,6 +31,10 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        if not request.path_info.startswith("/api/"):
+            # The page's language comes from the cookie: a shared cache must not give one
+            # person's English page to the next.
+            patch_vary_headers(response, ["Cookie"])
         if asked:
             response.set_cookie(
                 COOKIE,

@@ -44,3 +44,11 @@ def client_ip(request) -> str:
     if len(chain) < trusted:
         return remote
     return chain[-trusted]
+
+
+class RateLimited(Exception):
+    """Raised by a service that keeps its own limit (scam reports per reporter)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.errors.ApiErrorMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.i18n.LanguageMiddleware",
@@ -143,8 +144,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: Redis as broker when configured; otherwise tasks run in-process, at once.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: Redis as broker when configured (CELERY_BROKER_URL can name another Redis
+# database than the cache's); otherwise tasks run in-process, at once.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -236,8 +238,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
+        }
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's request logger prints the full path, and a path can hold a number.
@@ -254,3 +262,22 @@ RECEIPT_KEY_FILE = env.str(
 )
 
 VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=60)
+
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
+# Retries wait base × 2^attempt seconds: 10 s, 20 s, 40 s … by default.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
+REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "5/hour")
+# Work still pending this long after it was written is re-enqueued by the sweep.
+SWEEP_AFTER_SECONDS = env_int("SWEEP_AFTER_SECONDS", default=120, minimum=1)
+
+# Every job is safe to run twice, or late.
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": f"verification.tasks.{task}", "schedule": seconds}
+    for name, task, seconds in [
+        ("sweep-pending-webhooks", "sweep_pending_webhooks", 60.0),
+        ("rollup-lookup-stats", "rollup_lookup_stats", 300.0),
+        ("expire-call-intents", "expire_call_intents", 300.0),
+        ("purge-recipient-digests", "purge_recipient_digests", 3600.0),
+    ]
+}

@@ -1,22 +1,29 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from verification import views
 from verification.api import jwks
 
-from . import openapi  # noqa: F401  (registers the API key scheme with the schema)
+from . import health, openapi  # noqa: F401  (openapi registers the API key scheme)
 from .errors import api_not_found
 
 urlpatterns = [
     path("api/v1/", include("registry.urls")),
     path("api/v1/", include("verification.urls")),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its start-up script from a URL: no inline script, so the
+    # Content-Security-Policy holds on the docs page too.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),
+    path("admin/dashboard/", admin.site.admin_view(views.dashboard), name="carrier-dashboard"),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("carriers/", views.carriers, name="carriers"),
+    path("report/", views.report, name="report"),
+    path("warnings/", views.warnings, name="warnings"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,8 +1,8 @@
 """Who may touch which carrier's records. Every tenant check in the project goes through here."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import Carrier
+from .models import Carrier, StaffPhone
 
 
 def access_operator_carrier(user) -> Carrier | None:
@@ -38,4 +38,24 @@ def access_scope(queryset: QuerySet, user, carrier_path: str = "carrier") -> Que
     carrier = access_operator_carrier(user)
     if carrier is None:
         return queryset.none()
-    return queryset.filter(**{carrier_path: carrier})
+    return queryset.filter(**{carrier_path: carrier.pk})  # a pk: `pk=<Carrier>` is refused
+
+
+def access_superuser_scope(queryset: QuerySet, user) -> QuerySet:
+    """`queryset` for what only a superuser manages (operators, API keys): all of it for a
+    superuser, nothing for anyone else, carrier operators included."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return queryset
+    return queryset.none()
+
+
+def access_scope_reports(queryset: QuerySet, user) -> QuerySet:
+    """Scam reports a user may see: a superuser all; an operator those naming their carrier
+    and those about their own staff numbers (possible spoofing of their staff)."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return queryset
+    carrier = access_operator_carrier(user)
+    if carrier is None:
+        return queryset.none()
+    staff_numbers = StaffPhone.objects.filter(carrier=carrier).values("number")
+    return queryset.filter(Q(claimed_carrier=carrier.pk) | Q(number__in=staff_numbers))

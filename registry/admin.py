@@ -3,19 +3,24 @@ own carrier's records (registry.access); every write goes through registry.servi
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
-from . import phones, services
+from . import phones, resources, services
 from .access import (
     access_can_use_registry_admin,
     access_carriers_for_user,
     access_operator_carrier,
     access_scope,
+    access_superuser_scope,
 )
 from .models import (
     Carrier,
@@ -32,20 +37,33 @@ admin.site.site_header = _("Verified shipper registry")
 admin.site.site_title = _("Shipper registry")
 
 
-def _apply_registry_errors(form, write):
-    """Run `write`; a RegistryError it raises becomes a form error rather than a 500."""
-    try:
-        return write()
-    except services.RegistryError as exc:
-        form.add_error(None, exc.message)
-        return None
+class NotFoundOutsideScope:
+    """A row outside the user's queryset answers 404 on every object URL (change, delete,
+    history), exactly like a row that does not exist: neither Django's redirect to the index
+    nor a 403 that would tell the two apart."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        # django-simple-history's view finds the row without get_object, and would even
+        # show the history of a row that is gone.
+        self.get_object(request, unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
 
 
-class CarrierScopedAdmin(SimpleHistoryAdmin):
+class CarrierScopeMixin(NotFoundOutsideScope):
     """Operators get their carrier's rows only, a 404 for anything else (history pages
-    included), and the carrier set for them instead of a choice. Superusers see all."""
+    included), and the carrier set for them instead of a choice. Superusers see all.
+    A service's RegistryError becomes a form error, never a 500."""
 
     carrier_path = "carrier"
+    # Staff are terminated, phones revoked, assignments cancelled: registry.services deletes
+    # none of them, so neither does the admin. An admin with a delete service turns this on.
+    deletable = False
 
     def get_queryset(self, request):
         return access_scope(super().get_queryset(request), request.user, self.carrier_path)
@@ -66,7 +84,11 @@ class CarrierScopedAdmin(SimpleHistoryAdmin):
         return self._allowed(request) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_delete_permission(request, obj)
+        return (
+            self.deletable
+            and self._allowed(request)
+            and super().has_delete_permission(request, obj)
+        )
 
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
@@ -100,24 +122,58 @@ class CarrierScopedAdmin(SimpleHistoryAdmin):
                     exclusions.discard("carrier")
                 return exclusions
 
+            def clean(self):
+                cleaned_data = super().clean()
+                refused = getattr(request, "registry_error", None)
+                if refused is not None:  # see changeform_view
+                    raise forms.ValidationError(refused.message, code=refused.code)
+                return cleaned_data
+
         return CarrierBoundForm
 
-    def _check_in_scope(self, request, object_id):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._check_in_scope(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._check_in_scope(request, object_id)
-        if request.method == "POST":
-            raise PermissionDenied  # a revert would write around the services
-        return super().history_form_view(request, object_id, version_id, extra_context)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.RegistryError as exc:
+            # A rule only the service knows (a number already active in this carrier, the
+            # same number twice, a hotline written another way). Django ran the save in a
+            # transaction, so everything this request wrote is rolled back: show the same
+            # form again with the service's reason as its error.
+            request.registry_error = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_queryset(self, request, queryset):
         raise PermissionDenied
+
+
+class ChoiceLabelsContextHelper(HistoricalRecordContextHelper):
+    """History changes read "Active -> Revoked" (translated), not "active -> revoked"."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and not isinstance(value, list):
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class CarrierScopedAdmin(CarrierScopeMixin, SimpleHistoryAdmin):
+    """For models with HistoricalRecords: the history pages list their records."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ChoiceLabelsContextHelper(self.model, historical_record)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self.get_object(request, unquote(object_id))
+        if request.method == "POST":
+            raise PermissionDenied  # a revert would write around the services
+        if not str(version_id).isdigit():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class CarrierScopedLogAdmin(CarrierScopeMixin, admin.ModelAdmin):
+    """For models without HistoricalRecords: the history page is Django's log of the
+    changes made in the admin."""
 
 
 class OfficialChannelInline(admin.TabularInline):
@@ -132,7 +188,7 @@ class OfficialChannelInline(admin.TabularInline):
 
 
 @admin.register(Carrier)
-class CarrierAdmin(CarrierScopedAdmin):
+class CarrierAdmin(CarrierScopedLogAdmin):
     carrier_path = "pk"
     list_display = ["name", "slug", "is_active"]
     search_fields = ["name", "slug"]
@@ -158,7 +214,7 @@ class CarrierAdmin(CarrierScopedAdmin):
 
 
 @admin.register(OfficialChannel)
-class OfficialChannelAdmin(CarrierScopedAdmin):
+class OfficialChannelAdmin(CarrierScopedLogAdmin):
     list_display = ["carrier", "kind", "value", "label"]
     list_filter = ["kind"]
     search_fields = ["value", "label"]
@@ -172,16 +228,38 @@ class OfficialChannelAdmin(CarrierScopedAdmin):
             channel=obj if change else None,
         )
 
+    deletable = True  # services.channel_delete
+
     def delete_model(self, request, obj):
         services.channel_delete(channel=obj)
 
+    def delete_queryset(self, request, queryset):
+        for channel in queryset:
+            services.channel_delete(channel=channel)
+
 
 class PhoneInlineForm(forms.ModelForm):
+    # Not the model field's max_length of 16 (E.164): "+84 (912) 345-678" is longer than
+    # the number it stands for, and is stored as +84912345678.
+    number = forms.CharField(
+        label=_("Phone number"),
+        max_length=phones.MAX_INPUT_LENGTH,
+        help_text=_("Any usual format, such as 0912 345 678; stored as +84912345678."),
+    )
     revoke = forms.BooleanField(label=_("Revoke"), required=False)
 
     class Meta:
         model = StaffPhone
         fields = ["number", "valid_from", "valid_until"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # A registered number is the phone's identity: another number is another row
+            # (add it, revoke this one), so that history and revocation stay true.
+            self.fields["number"].disabled = True
+        else:
+            self.fields["revoke"].disabled = True  # nothing to revoke before it is added
 
     def clean_number(self):
         try:
@@ -209,12 +287,69 @@ class StaffPhoneInline(admin.TabularInline):
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(CarrierScopedAdmin):
+class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
     list_display = ["employee_code", "full_name", "status", "region", "carrier"]
     list_filter = ["status"]
     search_fields = ["employee_code", "full_name", "phones__number"]
     inlines = [StaffPhoneInline]
     actions = ["suspend_selected", "terminate_selected", "reactivate_selected"]
+
+    # File import (registry.resources): into the carrier chosen in the form among the
+    # user's carriers (access_carriers_for_user), never into one named by the file.
+    resource_classes = [resources.StaffImportResource]
+    import_formats = resources.IMPORT_FORMATS
+    import_form_class = resources.StaffImportForm
+    confirm_form_class = resources.StaffConfirmImportForm
+    tmp_storage_class = resources.UPLOAD_STORAGE
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def get_import_form_kwargs(self, request):
+        kwargs = super().get_import_form_kwargs(request)
+        return {**kwargs, "carriers": access_carriers_for_user(request.user)}
+
+    def get_confirm_form_kwargs(self, request, import_form=None):
+        kwargs = super().get_confirm_form_kwargs(request, import_form)
+        return {**kwargs, "carriers": access_carriers_for_user(request.user)}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["carrier"] = import_form.cleaned_data["carrier"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        # The carrier of a validated upload or confirmation form, whose choices were the
+        # user's; None for the blank form, and the resource refuses to import without one.
+        form = kwargs.get("form")
+        return {"carrier": getattr(form, "cleaned_data", {}).get("carrier")}
+
+    def process_result(self, result, request):
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        # The confirmation met an error the preview had not (the registry changed in
+        # between) and the resource rolled it all back: say so, show why, offer the form.
+        self.message_user(request, _("Nothing was imported."), messages.ERROR)
+        form = self.get_import_form_class(request)(
+            self.get_import_formats(),
+            self.get_import_resource_classes(request),
+            carriers=access_carriers_for_user(request.user),
+        )
+        resource = self.get_import_resource_classes(request)[0]()
+        columns = [field.column_name for field in resource.get_user_visible_fields()]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import"),
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "result": result,
+            "import_error_display": self.import_error_display,
+            "fields_list": [(resource.get_display_name(), columns)],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
 
     def get_readonly_fields(self, request, obj=None):
         # A code is the staff member's identity inside the carrier: changing it would be a
@@ -222,6 +357,8 @@ class StaffMemberAdmin(CarrierScopedAdmin):
         return ["employee_code", "carrier"] if obj else []
 
     def save_model(self, request, obj, form, change):
+        if change and not form.has_changed():
+            return  # only phones changed: no write, and no empty entry in the history
         staff, _created = services.staff_upsert(
             carrier=obj.carrier,
             employee_code=obj.employee_code,
@@ -232,19 +369,24 @@ class StaffMemberAdmin(CarrierScopedAdmin):
         obj.pk = staff.pk
 
     def save_formset(self, request, form, formset, change):
+        # Each row through its service instead of formset.save(); the three lists are what
+        # Django's change message (the admin log) reads from a saved formset.
         staff = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for phone_form in formset.forms:
             if not phone_form.has_changed():
                 continue
             phone, data = phone_form.instance, phone_form.cleaned_data
             if phone.pk is None:
-                services.phone_add(
+                phone = services.phone_add(
                     staff=staff,
                     number=data["number"],
                     valid_from=data.get("valid_from"),
                     valid_until=data.get("valid_until"),
                 )
-            elif data.get("revoke"):
+                formset.new_objects.append(phone)
+                continue
+            if data.get("revoke"):
                 services.phone_revoke(phone=phone)
             else:
                 services.phone_update(
@@ -252,6 +394,38 @@ class StaffMemberAdmin(CarrierScopedAdmin):
                     valid_from=data.get("valid_from"),
                     valid_until=data.get("valid_until"),
                 )
+            formset.changed_objects.append((phone, phone_form.changed_data))
+
+    object_history_template = "admin/registry/staffmember/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        # For the operator a number added, revoked or re-dated is a change to this person's
+        # registration, so the phones' own records are shown beside the staff member's.
+        staff = self.get_object(request, unquote(object_id))
+        context = {"phone_history": self._phone_history(staff), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+    @staticmethod
+    def _phone_history(staff: StaffMember) -> list[tuple]:
+        """(record, changes) for every phone record of `staff`, newest first; `changes` as
+        django-simple-history's own history page formats them."""
+        records = (
+            StaffPhone.history.filter(staff_id=staff.pk)
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        previous, rows = {}, []
+        for record in records:
+            changes = []
+            if record.id in previous:
+                delta = record.diff_against(
+                    previous[record.id], included_fields=["status", "valid_from", "valid_until"]
+                )
+                helper = ChoiceLabelsContextHelper(StaffPhone, record)
+                changes = helper.context_for_delta_changes(delta)
+            previous[record.id] = record
+            rows.append((record, changes))
+        return rows[::-1]
 
     def _set_status(self, request, queryset, status, done_message):
         for staff in queryset:
@@ -322,7 +496,7 @@ class AssignmentForm(forms.ModelForm):
 
 
 @admin.register(DeliveryAssignment)
-class DeliveryAssignmentAdmin(CarrierScopedAdmin):
+class DeliveryAssignmentAdmin(CarrierScopedLogAdmin):
     form = AssignmentForm
     list_display = ["tracking_code", "staff", "status", "window_start", "window_end", "carrier"]
     list_filter = ["status"]
@@ -345,9 +519,12 @@ class DeliveryAssignmentAdmin(CarrierScopedAdmin):
 
 
 @admin.register(CarrierOperator)
-class CarrierOperatorAdmin(admin.ModelAdmin):
+class CarrierOperatorAdmin(NotFoundOutsideScope, admin.ModelAdmin):
     list_display = ["user", "carrier"]
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        return access_superuser_scope(super().get_queryset(request), request.user)
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -362,13 +539,30 @@ class CarrierOperatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClientAPIKey)
-class ClientAPIKeyAdmin(APIKeyModelAdmin):
+class ClientAPIKeyAdmin(NotFoundOutsideScope, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "carrier", "rate_limit"]
     list_filter = ["carrier", "revoked"]
+
+    def get_queryset(self, request):
+        return access_superuser_scope(super().get_queryset(request), request.user)
 
     def has_module_permission(self, request):
         return request.user.is_superuser
 
-    has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
+    has_view_permission = has_add_permission = has_change_permission = (
         lambda self, request, obj=None: request.user.is_superuser
     )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: a revoked key keeps its row, its name and its history
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)  # shows the new key once
+        services.api_key_update(
+            api_key=obj,
+            name=obj.name,
+            expiry_date=obj.expiry_date,
+            revoked=obj.revoked,
+            rate_limit=obj.rate_limit,
+        )

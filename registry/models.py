@@ -20,6 +20,17 @@ class Carrier(models.Model):
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
+    webhook_url = models.URLField(
+        _("webhook URL"),
+        blank=True,
+        help_text=_("Impersonation alerts are POSTed here as signed JSON events."),
+    )
+    webhook_secret = models.CharField(
+        _("webhook secret"),
+        max_length=128,
+        blank=True,
+        help_text=_("Key of the HMAC-SHA256 signature in the X-Registry-Signature header."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@ management commands all come through these functions; nothing else writes regist
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -514,3 +514,14 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
             )
     result.errors.sort(key=lambda error: error["index"])
     return result
+
+
+def assignments_purge_recipient_digests(*, older_than_days: int) -> int:
+    """Forget who received parcels assigned more than `older_than_days` ago (retention):
+    the digest goes, the assignment stays. Running it twice changes nothing more."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return (
+        DeliveryAssignment.objects.filter(created_at__lt=cutoff)
+        .exclude(recipient_digest="")
+        .update(recipient_digest="")
+    )

@@ -43,6 +43,12 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The named users log in every test: PBKDF2 would make setup take seconds."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (our own key prefix on the test Redis)."""
     from django.core.cache import cache

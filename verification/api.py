@@ -7,9 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import errors
-from registry.apikeys import ApiKeyAuthentication, ApiRateThrottle, HasApiKey
+from config.ratelimit import client_ip
+from registry.apikeys import ApiKeyAuthentication, ApiRateThrottle, HasApiKey, KeyInfo
 
 from . import receipts, selectors, services
+from .models import ScamReport
 
 
 class CarrierRef(serializers.Serializer):
@@ -150,3 +152,59 @@ def jwks(request):
     return JsonResponse(
         {"keys": receipts.public_keys()}, headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+class ReportIn(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="the number that called, any format")
+    claimed_carrier = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="slug of the carrier the caller named",
+    )
+    channel = serializers.ChoiceField(choices=ScamReport.Channel.choices, default="call")
+    description = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", trim_whitespace=True
+    )
+
+
+class ReportOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    channel = serializers.CharField()
+    claimed_carrier = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReportsView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    throttle_classes = [ApiRateThrottle]
+
+    @extend_schema(
+        operation_id="reports_create",
+        summary="Report a number that pretended to be a shipper",
+        description="A key is optional; without one the client is throttled per IP. Reports "
+        "count per distinct reporter: repeating a report does not add to the count.",
+        request=ReportIn,
+        auth=[{"ApiKey": []}, {}],
+        responses={201: ReportOut, **errors(400, 401, 413, 415, 429)},
+    )
+    def post(self, request):
+        data = ReportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if isinstance(request.auth, KeyInfo):
+            reporter_kind, reporter_id = "key", request.auth.id
+        else:
+            reporter_kind, reporter_id = "ip", client_ip(request)
+        report = services.report_receive(
+            reporter_kind=reporter_kind, reporter_id=reporter_id, **data.validated_data
+        )
+        out = {
+            "id": report.pk,
+            "number": report.number,
+            "channel": report.channel,
+            "claimed_carrier": report.claimed_carrier.slug if report.claimed_carrier else None,
+            "created_at": report.created_at,
+        }
+        return Response(ReportOut(out).data, status=201)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -62,6 +64,9 @@ class ScamReport(models.Model):
     # reporters are counted without storing who they are.
     reporter = models.CharField(_("reporter (digest)"), max_length=64)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="open")
+    # A report on a registered staff number is a possible spoofing case for that carrier,
+    # which marks it reviewed once looked into.
+    reviewed_at = models.DateTimeField(_("reviewed by the carrier at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,3 +77,127 @@ class ScamReport(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class NumberClearance(models.Model):
+    """A superuser's decision that a number was wrongly reported: reports up to this moment
+    no longer count. The reason is kept."""
+
+    number = models.CharField(_("number (E.164)"), max_length=16, db_index=True)
+    reason = models.TextField(_("reason"), max_length=1000)
+    cleared_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("cleared by")
+    )
+    cleared_at = models.DateTimeField(_("cleared at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-cleared_at"]
+        verbose_name = _("number clearance")
+        verbose_name_plural = _("number clearances")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ScamWarning(models.Model):
+    """A scam pattern recipients meet, shown on the warnings page in both languages."""
+
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    body_vi = models.TextField(_("text (Vietnamese)"), max_length=3000)
+    body_en = models.TextField(_("text (English)"), max_length=3000)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_published = models.BooleanField(_("published"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("scam warning")
+        verbose_name_plural = _("scam warnings")
+
+    def __str__(self) -> str:
+        return self.title_en
+
+
+class ImpersonationAlert(models.Model):
+    """Someone said a caller claimed this carrier, from a number that is not the carrier's.
+    One row per carrier and number and day: a campaign of a thousand calls is one alert that
+    counts a thousand, not a thousand webhooks."""
+
+    class Source(models.TextChoices):
+        LOOKUP = "lookup", _("Lookup")
+        REPORT = "report", _("Scam report")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="alerts")
+    number = models.CharField(_("number (E.164)"), max_length=16)
+    day = models.DateField(_("day"))
+    first_source = models.CharField(_("first source"), max_length=8, choices=Source.choices)
+    lookups = models.PositiveIntegerField(_("lookups"), default=0)
+    reports = models.PositiveIntegerField(_("reports"), default=0)
+    first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"), auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        verbose_name = _("impersonation alert")
+        verbose_name_plural = _("impersonation alerts")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "number", "day"], name="alert_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} → {self.carrier}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to POST to a carrier's webhook. The row is the task's input: a Celery task
+    takes its id after commit, and a periodic sweep re-enqueues rows still pending."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.UUIDField(_("event id"), unique=True, default=uuid.uuid4, editable=False)
+    alert = models.ForeignKey(
+        ImpersonationAlert, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(_("URL"))
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="pending")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["status", "created_at"], name="delivery_pending")]
+
+    def __str__(self) -> str:
+        return str(self.event_id)
+
+
+class DailyLookupStat(models.Model):
+    """Lookups per carrier, day and outcome, rolled up from the counters the lookup path
+    increments in the cache (no row is written per lookup)."""
+
+    class Outcome(models.TextChoices):
+        STAFF = "staff", _("Lookups of staff numbers")
+        IMPERSONATION = "impersonation", _("Claimed by a caller with another number")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("daily lookup count")
+        verbose_name_plural = _("daily lookup counts")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "day", "outcome"], name="stat_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_id} {self.day} {self.outcome}: {self.count}"

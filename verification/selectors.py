@@ -9,7 +9,7 @@ from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, OfficialChannel, StaffPhone
 from registry.selectors import phones_active_now
 
-from .models import ScamReport
+from .models import NumberClearance, ScamReport
 
 DIRECTORY_SECONDS = 300
 
@@ -67,9 +67,12 @@ def registrations(e164: str) -> list[StaffPhone]:
 
 
 def report_count(e164: str) -> int:
-    """Distinct reporters of the number, reports rejected as spam left out."""
+    """Distinct reporters of the number, leaving out reports rejected as spam and those made
+    before a superuser last cleared the number."""
+    cleared = NumberClearance.objects.filter(number=e164, cleared_at__gte=OuterRef("created_at"))
     return (
         ScamReport.objects.filter(number=e164)
         .exclude(status=ScamReport.Status.REJECTED)
+        .exclude(Exists(cleared))
         .aggregate(reporters=Count("reporter", distinct=True))["reporters"]
     )

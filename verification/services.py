@@ -1,13 +1,24 @@
 """What the public asks. The verdict rules (DESIGN.md, "Verdict") live here, and only here."""
 
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import ratelimit
+from config.celery import enqueue_on_commit
+from config.rates import parse_rate
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
@@ -15,8 +26,15 @@ from registry.models import Carrier, DeliveryAssignment
 from registry.pii import recipient_digest
 from registry.services import RegistryError
 
-from . import receipts, selectors
-from .models import CallIntent, ScamReport
+from . import receipts, selectors, stats
+from .models import (
+    CallIntent,
+    DailyLookupStat,
+    ImpersonationAlert,
+    NumberClearance,
+    ScamReport,
+    WebhookDelivery,
+)
 
 OFFICIAL, VERIFIED, REVOKED, REPORTED, UNKNOWN = (
     "official",
@@ -97,7 +115,7 @@ def _normalize(raw, field: str) -> str:
         ) from None
 
 
-def _claimed(slug: str, verdict: dict) -> dict:
+def _claimed(slug: str, e164: str) -> dict:
     entry = selectors.carrier_in_directory(slug)
     if entry is None:
         raise RegistryError(
@@ -105,13 +123,10 @@ def _claimed(slug: str, verdict: dict) -> dict:
             _("No active carrier with this slug: %s") % slug[:50],
             {"field": "claimed_carrier"},
         )
-    matches = verdict["status"] in (OFFICIAL, VERIFIED) and any(
-        carrier["slug"] == slug for carrier in verdict["carriers"]
-    )
     return {
         "slug": entry["slug"],
         "name": entry["name"],
-        "matches": matches,
+        "matches": _number_is_of(e164, slug),
         "hotlines": [
             {"number": channel["value"], "display": channel["display"]}
             for channel in entry["channels"]
@@ -145,10 +160,11 @@ def verify(number: str, lookup: Lookup | None = None, *, with_receipt: bool = Fa
         "staff": verdict["staff"],
         "report_count": verdict["report_count"],
         "checked_at": timezone.now(),
-        "claimed_carrier": _claimed(lookup.claimed_carrier, verdict)
+        "claimed_carrier": _claimed(lookup.claimed_carrier, e164)
         if lookup.claimed_carrier
         else None,
     }
+    _record_lookup(answer)
     if not with_receipt:
         return answer
 
@@ -181,6 +197,19 @@ def verify(number: str, lookup: Lookup | None = None, *, with_receipt: bool = Fa
     return answer
 
 
+def _record_lookup(answer: dict) -> None:
+    """Counts for the carrier dashboard, and an alert when a caller claimed a carrier
+    with a number that is not the carrier's."""
+    if answer["status"] == VERIFIED:
+        for carrier in answer["carriers"]:
+            stats.count(carrier["slug"], DailyLookupStat.Outcome.STAFF)
+    claimed = answer["claimed_carrier"]
+    if claimed and not claimed["matches"]:
+        stats.count(claimed["slug"], DailyLookupStat.Outcome.IMPERSONATION)
+        carrier = Carrier.objects.get(slug=claimed["slug"])
+        alert_record(carrier=carrier, number=answer["number"], source="lookup")
+
+
 def assurance_level(answer: dict) -> str:
     """In the spirit of STIR/SHAKEN attestation: A the carrier says this staff phone is
     calling this recipient now, B the number belongs to the staff assigned to the parcel,
@@ -211,6 +240,12 @@ def receipt_claims(answer: dict) -> dict:
         "calling_now": answer.get("calling_now"),
         "level": assurance_level(answer),
     }
+
+
+def call_intents_expire() -> int:
+    """Delete call intents past their expiry: they answer nothing any more."""
+    deleted, _by_model = CallIntent.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
 
 
 def call_intent_create(
@@ -255,7 +290,8 @@ def report_submit(
     channel: str = ScamReport.Channel.CALL,
     description: str = "",
 ) -> ScamReport:
-    """A recipient's scam report. `reporter` is already a digest (reporter_digest)."""
+    """A recipient's scam report. `reporter` is already a digest (reporter_digest). A report
+    naming a carrier that the number is not of raises an impersonation alert to that carrier."""
     report = ScamReport(
         number=_normalize(number, "number"),
         reporter=reporter,
@@ -264,9 +300,52 @@ def report_submit(
         description=description.strip(),
     )
     _validate_report(report)
-    report.save()
+    with transaction.atomic():
+        report.save()
+        if claimed_carrier is not None and not _number_is_of(report.number, claimed_carrier.slug):
+            alert_record(carrier=claimed_carrier, number=report.number, source="report")
     freshness.numbers_changed([report.number])
     return report
+
+
+def _number_is_of(e164: str, carrier_slug: str) -> bool:
+    verdict = number_verdict(e164)
+    return verdict["status"] in (OFFICIAL, VERIFIED) and any(
+        carrier["slug"] == carrier_slug for carrier in verdict["carriers"]
+    )
+
+
+def report_receive(
+    *,
+    reporter_kind: str,
+    reporter_id: str,
+    number: str,
+    claimed_carrier: str = "",
+    channel: str = ScamReport.Channel.CALL,
+    description: str = "",
+) -> ScamReport:
+    """A report from the web form (`ip`) or the API (`key`): within the per-reporter limit
+    (REPORT_RATE_LIMIT), naming a known carrier if any."""
+    reporter = reporter_digest(reporter_kind, reporter_id)
+    retry_after = ratelimit.hit(f"report:{reporter}", parse_rate(settings.REPORT_RATE_LIMIT))
+    if retry_after:
+        raise ratelimit.RateLimited(retry_after)
+    carrier = None
+    if claimed_carrier:
+        carrier = Carrier.objects.filter(slug=claimed_carrier, is_active=True).first()
+        if carrier is None:
+            raise RegistryError(
+                "unknown_carrier",
+                _("No active carrier with this slug: %s") % claimed_carrier[:50],
+                {"field": "claimed_carrier"},
+            )
+    return report_submit(
+        number=number,
+        reporter=reporter,
+        claimed_carrier=carrier,
+        channel=channel,
+        description=description,
+    )
 
 
 def report_reject(*, report: ScamReport) -> ScamReport:
@@ -291,3 +370,153 @@ def _validate_report(report: ScamReport) -> None:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise RegistryError("invalid", f"{field}: {' '.join(messages)}", {"field": field}) from None
+
+
+def report_mark_reviewed(*, report: ScamReport) -> ScamReport:
+    """The carrier looked into a possible spoofing of its staff number."""
+    if report.reviewed_at is None:
+        report.reviewed_at = timezone.now()
+        report.save(update_fields=["reviewed_at"])
+    return report
+
+
+def number_clear(*, number: str, reason: str, user) -> NumberClearance:
+    """A superuser clears a wrongly reported number: the reports so far stop counting; the
+    reason and who decided are kept."""
+    if not reason.strip():
+        raise RegistryError("invalid", _("A reason is required."), {"field": "reason"})
+    clearance = NumberClearance.objects.create(
+        number=_normalize(number, "number"), reason=reason.strip(), cleared_by=user
+    )
+    freshness.numbers_changed([clearance.number])
+    return clearance
+
+
+ALERT_EVENT = "impersonation.detected"
+
+
+@transaction.atomic
+def alert_record(*, carrier: Carrier, number: str, source: str) -> ImpersonationAlert:
+    """Count one more sighting of `number` impersonating `carrier`. The first sighting of
+    the day creates the alert and, when the carrier has a webhook, its delivery; later ones
+    only count, so a campaign does not flood the carrier."""
+    counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
+    alert, created = ImpersonationAlert.objects.get_or_create(
+        carrier=carrier,
+        number=number,
+        day=timezone.localdate(),
+        defaults={"first_source": source, counter: 1},
+    )
+    if not created:
+        # F() so that concurrent sightings add up instead of overwriting each other.
+        ImpersonationAlert.objects.filter(pk=alert.pk).update(
+            **{counter: F(counter) + 1, "last_seen": timezone.now()}
+        )
+    elif carrier.webhook_url:
+        webhook_enqueue(alert=alert)
+    return alert
+
+
+def webhook_enqueue(*, alert: ImpersonationAlert) -> WebhookDelivery:
+    from .tasks import deliver_webhook
+
+    delivery = WebhookDelivery.objects.create(
+        alert=alert, url=alert.carrier.webhook_url, payload={}
+    )
+    delivery.payload = {
+        "id": str(delivery.event_id),
+        "type": ALERT_EVENT,
+        "carrier": alert.carrier.slug,
+        "number": alert.number,
+        "first_source": alert.first_source,
+        "day": alert.day.isoformat(),
+        "created_at": delivery.created_at.isoformat(),
+    }
+    delivery.save(update_fields=["payload"])
+    enqueue_on_commit(deliver_webhook, delivery.pk)
+    return delivery
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`: the time is signed too,
+    so a receiver can refuse replays of old events."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
+    """POST one delivery once. Its status afterwards: `delivered`, `pending` (try again
+    later) or `failed` (gave up after WEBHOOK_MAX_ATTEMPTS). A delivery already delivered or
+    failed is left alone, so a repeated task does nothing."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("alert__carrier")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+            return delivery
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    secret = delivery.alert.carrier.webhook_secret
+    request = urllib.request.Request(  # noqa: S310  the URL is an http(s) URLField
+        delivery.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "shipper-registry-webhooks/1",
+            "X-Registry-Event-Id": str(delivery.event_id),
+            "X-Registry-Signature": webhook_signature(secret, int(time.time()), body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read(1024)
+        error = ""
+    except urllib.error.HTTPError as exc:
+        error = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:500]
+    if not error:
+        delivery.status, delivery.delivered_at, delivery.last_error = (
+            "delivered",
+            timezone.now(),
+            "",
+        )
+    else:
+        delivery.last_error = error
+        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.Status.FAILED
+    delivery.save(update_fields=["status", "delivered_at", "last_error"])
+    return delivery
+
+
+def stats_rollup(*, days) -> int:
+    """Copy the lookup counters of `days` from the cache into DailyLookupStat. Sets rather
+    than adds, so running it twice changes nothing."""
+    slugs = dict(Carrier.objects.values_list("slug", "pk"))
+    counts = stats.read(days, list(slugs), list(DailyLookupStat.Outcome.values))
+    rows = [
+        DailyLookupStat(carrier_id=slugs[slug], day=day, outcome=outcome, count=value)
+        for (day, slug, outcome), value in counts.items()
+    ]
+    DailyLookupStat.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["carrier", "day", "outcome"],
+        update_fields=["count"],
+    )
+    return len(rows)
+
+
+def webhook_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Give a failed delivery a fresh round of attempts, same event id."""
+    from .tasks import deliver_webhook
+
+    delivery.status, delivery.attempts = WebhookDelivery.Status.PENDING, 0
+    delivery.save(update_fields=["status", "attempts"])
+    enqueue_on_commit(deliver_webhook, delivery.pk)
+    return delivery

@@ -1,17 +1,25 @@
 """Public pages for a recipient on a cheap phone: no JavaScript, no CDN, Vietnamese first.
 Tracking codes and the recipient's own number travel in POST bodies, never in a URL."""
 
+import csv
+
 from django import forms
 from django.conf import settings
+from django.contrib import admin
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from config import ratelimit
 from config.rates import parse_rate
+from registry import phones
+from registry.access import access_can_use_registry_admin, access_carriers_for_user
 from registry.services import RegistryError
 
+from . import dashboard as dashboard_data
 from . import selectors, services
+from .models import ScamReport, ScamWarning
 
 
 class LookupForm(forms.Form):
@@ -81,7 +89,10 @@ def home(request):
         answer = services.verify(data["number"], lookup, with_receipt=True)
     except RegistryError as exc:
         field = exc.details.get("field", "number")
-        form.add_error(field if field in form.fields else "number", exc.message)
+        # The service's message starts with the API's field name ("number: …"); the page
+        # shows the error beside its field, so the reason alone reads better.
+        message = phones.REASONS.get(exc.details.get("reason"), exc.message)
+        form.add_error(field if field in form.fields else "number", message)
         return render(request, "verification/home.html", {"form": form}, status=400)
     return render(
         request,
@@ -89,6 +100,9 @@ def home(request):
         {
             "form": LookupForm(initial={"claimed_carrier": data["claimed_carrier"]}),
             "answer": answer,
+            # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
+            "number_display": phones.display(answer["number"]),
+            "carrier_names": ", ".join(carrier["name"] for carrier in answer["carriers"]),
         },
     )
 
@@ -97,3 +111,101 @@ def carriers(request):
     return render(
         request, "verification/carriers.html", {"carriers": selectors.carrier_directory()}
     )
+
+
+class ReportForm(forms.Form):
+    number = forms.CharField(
+        label=_("The number that called or texted you"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    claimed_carrier = forms.ChoiceField(label=_("Which carrier did they claim?"), required=False)
+    channel = forms.ChoiceField(
+        label=_("How did they reach you?"), choices=ScamReport.Channel.choices, initial="call"
+    )
+    description = forms.CharField(
+        label=_("What did they ask for? (optional)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Do not write your own name, address or phone number."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["claimed_carrier"].choices = [("", _("They did not say / I don't know"))] + [
+            (entry["slug"], entry["name"]) for entry in selectors.carrier_directory()
+        ]
+
+
+@require_http_methods(["GET", "POST"])
+def report(request):
+    if request.method == "GET":
+        return render(request, "verification/report.html", {"form": ReportForm()})
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "verification/report.html", {"form": form}, status=400)
+    try:
+        services.report_receive(
+            reporter_kind="ip", reporter_id=ratelimit.client_ip(request), **form.cleaned_data
+        )
+    except ratelimit.RateLimited as exc:
+        response = render(
+            request, "verification/rate_limited.html", {"retry_after": exc.retry_after}, status=429
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except RegistryError as exc:
+        form.add_error(exc.details.get("field", "number"), exc.message)
+        return render(request, "verification/report.html", {"form": form}, status=400)
+    return render(request, "verification/report_thanks.html")
+
+
+def warnings(request):
+    english = request.LANGUAGE_CODE == "en"
+    items = [
+        {
+            "title": warning.title_en if english else warning.title_vi,
+            "body": warning.body_en if english else warning.body_vi,
+        }
+        for warning in ScamWarning.objects.filter(is_published=True)
+    ]
+    return render(request, "verification/warnings.html", {"warnings": items})
+
+
+def dashboard(request):
+    """The carrier dashboard in the admin (wrapped by admin_view): an operator sees their own
+    carrier; a superuser picks one. A carrier outside the user's scope is a 404."""
+    allowed = access_carriers_for_user(request.user).order_by("name")
+    if not access_can_use_registry_admin(request.user) or not allowed.exists():
+        raise Http404
+    slug = request.GET.get("carrier")
+    carrier = allowed.filter(slug=slug).first() if slug else allowed.first()
+    if carrier is None:
+        raise Http404
+    data = dashboard_data.series(carrier)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{carrier.slug}-30-days.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["day", *(name for name, _label in dashboard_data.SERIES)])
+        for index, day in enumerate(data["days"]):
+            writer.writerow(
+                [day.isoformat(), *(data[name][index] for name, _label in dashboard_data.SERIES)]
+            )
+        return response
+    charts = [
+        {"name": name, "label": _(label), **dashboard_data.bars(data[name])}
+        for name, label in dashboard_data.SERIES
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Dashboard of %(carrier)s") % {"carrier": carrier.name},
+        "carrier": carrier,
+        "carriers": allowed if request.user.is_superuser else [],
+        "charts": charts,
+        "first_day": data["days"][0],
+        "last_day": data["days"][-1],
+        "top_numbers": data["top_numbers"],
+    }
+    return render(request, "admin/verification/dashboard.html", context)

@@ -1,0 +1,18 @@
+"""gunicorn for production: `gunicorn -c gunicorn.conf.py config.wsgi`."""
+
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "1"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then: bounds memory growth from any leak.
+max_requests = 20000
+max_requests_jitter = 2000
+# Access log without query strings; recipient numbers only ever travel in POST bodies.
+accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,81 @@
+"""Settings come from the environment and refuse bad values loudly."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args, **env):
+    # A fresh process with no environment of the test run (browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE, which --deploy rightly warns about).
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("API_RATE_LIMIT", "fast"),
+        ("WEB_RATE_LIMIT", "0/min"),
+        ("REPORT_THRESHOLD", "zero"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+    ],
+)
+def test_a_malformed_value_stops_the_process(name, value):
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DEBUG="0", ALLOWED_HOSTS="registry.example")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_the_deployment_checks_pass_with_debug_off():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="registry.example",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_plain_http_test_host_can_turn_the_secure_defaults_down():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        code,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="h",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+    )
+    assert result.stdout.split() == ["False", "False", "False"], result.stderr

@@ -1,0 +1,179 @@
+"""Webhook deliveries against a real HTTP server on 127.0.0.1; the task runs in-process here
+(tests/integration has the same with a real Celery worker)."""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from registry import services as registry_services
+from tests.webhook_server import WebhookReceiver
+from verification import services
+from verification.models import WebhookDelivery
+from verification.tasks import deliver_webhook, sweep_pending_webhooks
+
+SECRET = "s3cret-of-alpha"
+
+
+def check_signature(received: dict) -> dict:
+    header = received["headers"]["X-Registry-Signature"]
+    parts = dict(part.split("=", 1) for part in header.split(","))
+    expected = hmac.new(
+        SECRET.encode(), f"{parts['t']}.".encode() + received["body"], hashlib.sha256
+    )
+    assert hmac.compare_digest(parts["v1"], expected.hexdigest())
+    return json.loads(received["body"])
+
+
+@pytest.fixture
+def alpha_with_webhook(carrier_a):
+    def configure(url):
+        carrier_a.webhook_url, carrier_a.webhook_secret = url, SECRET
+        carrier_a.save(update_fields=["webhook_url", "webhook_secret"])
+        return carrier_a
+
+    return configure
+
+
+def alert(carrier, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.alert_record(carrier=carrier, number="+84901111222", source="report")
+    return WebhookDelivery.objects.get(), callbacks
+
+
+@pytest.fixture(autouse=True)
+def _in_process_tasks(settings):
+    """Retries run at once, in this process, whatever the broker."""
+    from config.celery import app
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
+class TestDelivery:
+    def test_a_signed_event_is_delivered_once_the_transaction_commits(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks
+    ):
+        with WebhookReceiver() as receiver:
+            carrier = alpha_with_webhook(receiver.url)
+            delivery, callbacks = alert(carrier, django_capture_on_commit_callbacks)
+            assert receiver.received == [] and len(callbacks) == 1  # nothing before commit
+            deliver_webhook.apply(args=[delivery.pk])
+        event = check_signature(receiver.received[0])
+        assert event == {
+            **event,
+            "id": str(delivery.event_id),
+            "type": "impersonation.detected",
+            "carrier": "alpha-post",
+            "number": "+84901111222",
+            "first_source": "report",
+        }
+        assert receiver.received[0]["headers"]["X-Registry-Event-Id"] == str(delivery.event_id)
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 1, "")
+
+    def test_a_failing_endpoint_is_retried_then_marked_failed(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks, settings
+    ):
+        settings.WEBHOOK_MAX_ATTEMPTS = 3
+        with WebhookReceiver(always_fail=True) as receiver:
+            delivery, _ = alert(
+                alpha_with_webhook(receiver.url), django_capture_on_commit_callbacks
+            )
+            deliver_webhook.apply(args=[delivery.pk])
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.last_error) == (
+            "failed",
+            3,
+            "HTTP 500",
+        )
+        assert len(receiver.received) == 3
+        assert len({r["headers"]["X-Registry-Event-Id"] for r in receiver.received}) == 1
+
+    def test_a_flaky_endpoint_gets_it_on_a_retry_with_the_same_event_id(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks
+    ):
+        with WebhookReceiver(fail_first=2) as receiver:
+            delivery, _ = alert(
+                alpha_with_webhook(receiver.url), django_capture_on_commit_callbacks
+            )
+            deliver_webhook.apply(args=[delivery.pk])
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("delivered", 3)
+        ids = {check_signature(r)["id"] for r in receiver.received}
+        assert ids == {str(delivery.event_id)}
+
+    def test_an_unreachable_endpoint_records_the_error(
+        self, alpha_with_webhook, settings, django_capture_on_commit_callbacks
+    ):
+        settings.WEBHOOK_MAX_ATTEMPTS = 1
+        delivery, _ = alert(
+            alpha_with_webhook("http://127.0.0.1:9/nothing"), django_capture_on_commit_callbacks
+        )
+        deliver_webhook.apply(args=[delivery.pk])
+        delivery.refresh_from_db()
+        assert delivery.status == "failed" and "URLError" in delivery.last_error
+
+    def test_a_delivered_event_is_not_sent_again(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks
+    ):
+        with WebhookReceiver() as receiver:
+            delivery, _ = alert(
+                alpha_with_webhook(receiver.url), django_capture_on_commit_callbacks
+            )
+            deliver_webhook.apply(args=[delivery.pk])
+            deliver_webhook.apply(args=[delivery.pk])
+        assert len(receiver.received) == 1
+
+    def test_sightings_of_the_same_number_that_day_make_one_delivery(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks
+    ):
+        carrier = alpha_with_webhook("http://127.0.0.1:9/x")
+        for source in ["report", "lookup", "lookup"]:
+            services.alert_record(carrier=carrier, number="+84901111222", source=source)
+        assert WebhookDelivery.objects.count() == 1
+        services.alert_record(carrier=carrier, number="+84901111333", source="lookup")
+        assert WebhookDelivery.objects.count() == 2
+
+    def test_the_sweep_re_enqueues_old_pending_deliveries_only(
+        self, alpha_with_webhook, settings, django_capture_on_commit_callbacks
+    ):
+        settings.SWEEP_AFTER_SECONDS = 60
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        carrier = alpha_with_webhook("http://127.0.0.1:9/x")
+        services.alert_record(carrier=carrier, number="+84901111222", source="report")
+        services.alert_record(carrier=carrier, number="+84901111333", source="report")
+        old = WebhookDelivery.objects.order_by("pk").first()
+        WebhookDelivery.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - timedelta(minutes=5)
+        )
+        assert sweep_pending_webhooks.apply().get() == 1
+
+
+def test_a_failed_delivery_can_be_sent_again_from_the_admin(
+    client, root, alpha_with_webhook, django_capture_on_commit_callbacks
+):
+    with WebhookReceiver() as receiver:
+        carrier = alpha_with_webhook(receiver.url)
+        delivery, _ = alert(carrier, django_capture_on_commit_callbacks)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=6)
+        client.force_login(root)
+        with django_capture_on_commit_callbacks() as callbacks:
+            client.post(
+                "/admin/verification/webhookdelivery/",
+                {"action": "send_again", "_selected_action": [delivery.pk]},
+            )
+        assert len(callbacks) == 1
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
+        deliver_webhook.apply(args=[delivery.pk])
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and len(receiver.received) == 1
+    registry_services.carrier_save(slug="alpha-post", name="Alpha Post")

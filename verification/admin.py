@@ -1,0 +1,171 @@
+"""Moderation of scam reports, the warnings page, and what carriers see of impersonation:
+alerts and webhook deliveries. Operators see only what concerns their carrier."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from registry.access import access_can_use_registry_admin, access_scope, access_scope_reports
+from registry.admin import NotFoundOutsideScope
+
+from . import services
+from .models import ImpersonationAlert, NumberClearance, ScamReport, ScamWarning, WebhookDelivery
+
+
+class ReadOnlyForOperators(NotFoundOutsideScope, admin.ModelAdmin):
+    """Rows written by services only: viewable by operators (scoped) and superusers."""
+
+    def has_module_permission(self, request):
+        return access_can_use_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access_can_use_registry_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScamReport)
+class ScamReportAdmin(ReadOnlyForOperators):
+    list_display = [
+        "number",
+        "claimed_carrier",
+        "channel",
+        "status",
+        "reviewed_at",
+        "created_at",
+        "short_description",
+    ]
+    list_filter = ["status", "channel", ("reviewed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["number"]
+    readonly_fields = [
+        "number",
+        "claimed_carrier",
+        "channel",
+        "description",
+        "status",
+        "reviewed_at",
+        "created_at",
+    ]
+    exclude = ["reporter"]
+    actions = ["reject_as_spam", "mark_reviewed"]
+
+    def get_queryset(self, request):
+        return access_scope_reports(super().get_queryset(request), request.user)
+
+    @admin.display(description=_("description"))
+    def short_description(self, report):
+        # Plain text: the admin escapes it, so HTML or a script in a report stays inert.
+        return report.description[:80]
+
+    def has_reject_permission(self, request):
+        return request.user.is_superuser
+
+    def has_review_permission(self, request):
+        return access_can_use_registry_admin(request.user)
+
+    @admin.action(description=_("Reject selected reports as spam"), permissions=["reject"])
+    def reject_as_spam(self, request, queryset):
+        for report in queryset:
+            services.report_reject(report=report)
+        self.message_user(request, _("Reports rejected."), messages.SUCCESS)
+
+    @admin.action(description=_("Mark selected reports reviewed"), permissions=["review"])
+    def mark_reviewed(self, request, queryset):
+        for report in queryset:
+            services.report_mark_reviewed(report=report)
+        self.message_user(request, _("Reports marked reviewed."), messages.SUCCESS)
+
+
+class SuperuserOnly(admin.ModelAdmin):
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    has_add_permission = has_change_permission = has_view_permission
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NumberClearance)
+class NumberClearanceAdmin(SuperuserOnly):
+    list_display = ["number", "cleared_by", "cleared_at", "reason"]
+    search_fields = ["number"]
+    fields = ["number", "reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["number", "reason"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        clearance = services.number_clear(number=obj.number, reason=obj.reason, user=request.user)
+        obj.pk = clearance.pk
+
+
+@admin.register(ScamWarning)
+class ScamWarningAdmin(SuperuserOnly):
+    list_display = ["title_vi", "title_en", "position", "is_published"]
+    list_editable = ["position", "is_published"]
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
+@admin.register(ImpersonationAlert)
+class ImpersonationAlertAdmin(ReadOnlyForOperators):
+    list_display = ["number", "carrier", "day", "lookups", "reports", "first_source", "last_seen"]
+    list_filter = ["day", "first_source"]
+    search_fields = ["number"]
+
+    def get_queryset(self, request):
+        return access_scope(super().get_queryset(request), request.user)
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return ["carrier", *self.list_filter]
+        return self.list_filter
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyForOperators):
+    list_display = [
+        "event_id",
+        "alert",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [
+        "event_id",
+        "alert",
+        "url",
+        "payload",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
+    actions = ["send_again"]
+
+    def get_queryset(self, request):
+        return access_scope(super().get_queryset(request), request.user, "alert__carrier")
+
+    def has_send_permission(self, request):
+        return access_can_use_registry_admin(request.user)
+
+    @admin.action(description=_("Send failed deliveries again"), permissions=["send"])
+    def send_again(self, request, queryset):
+        for delivery in queryset.filter(status=WebhookDelivery.Status.FAILED):
+            services.webhook_retry(delivery=delivery)
+        self.message_user(request, _("Deliveries queued again."), messages.SUCCESS)
