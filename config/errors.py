@@ -10,7 +10,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
@@ -148,6 +148,13 @@ def _is_api(request) -> bool:
     return request.path_info.startswith("/api/")
 
 
+def _page_limit(request) -> int:
+    """File uploads (staff files in the admin) may be larger than any other body."""
+    if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+        return settings.MAX_UPLOAD_BYTES
+    return settings.MAX_BODY_BYTES
+
+
 class ApiErrorMiddleware:
     """Refuses oversize bodies before anything reads them, and keeps errors under /api/ in
     the error shape even when they happen outside DRF."""
@@ -160,11 +167,10 @@ class ApiErrorMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.MAX_BODY_BYTES:
-            if _is_api(request):
+        if _is_api(request):
+            if length > settings.MAX_BODY_BYTES:
                 return body_too_large()
-            from django.http import HttpResponse
-
+        elif length > _page_limit(request):
             return HttpResponse(_("Request body too large."), status=413, content_type="text/plain")
         return self.get_response(request)
 

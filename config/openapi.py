@@ -24,7 +24,8 @@ def errors(*statuses: int) -> dict:
         400: "Bad input (`invalid`, `invalid_number`, `malformed_body`, …)",
         401: "Missing or invalid API key (`missing_api_key`, `invalid_api_key`)",
         403: "The key may not do this (`carrier_key_required`)",
-        404: "Not found (`not_found`)",
+        404: "Not found (`not_found`); also any path the API does not know, such as a "
+        "number or an employee code holding a slash",
         409: "Conflicts with the registry (`phone_in_use`)",
         413: "Body over 1 MB (`body_too_large`)",
         415: "Not JSON (`unsupported_media_type`)",

@@ -5,30 +5,53 @@ One INCR per request, whatever the limit, and no race between reading and writin
 limit)."""
 
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
+from . import cache
 from .rates import Rate
+
+
+@dataclass(frozen=True)
+class Window:
+    """The current fixed window of `rate` for `bucket`: its counter key in the cache."""
+
+    bucket: str
+    rate: Rate
+    started: float
+
+    @classmethod
+    def now(cls, bucket: str, rate: Rate) -> "Window":
+        return cls(bucket, rate, time.time())
+
+    @property
+    def index(self) -> int:
+        return int(self.started // self.rate.seconds)
+
+    @property
+    def key(self) -> str:
+        return f"rl:{self.bucket}:{self.rate.seconds}:{self.index}"
+
+    @property
+    def counter(self) -> tuple[str, int]:
+        """(key, ttl) for config.cache.fetch: the key outlives its window by a second."""
+        return self.key, self.rate.seconds + 1
+
+    def retry_after(self, count: int) -> int:
+        """0 when `count` is within the limit, else the seconds until the window resets."""
+        if count <= self.rate.count:
+            return 0
+        return max(1, int((self.index + 1) * self.rate.seconds - time.time() + 0.999))
 
 
 def hit(bucket: str, rate: Rate) -> int:
     """Count one request in `bucket`; 0 when allowed, else the seconds until the window
-    resets (what Retry-After says)."""
-    now = time.time()
-    window = int(now // rate.seconds)
-    key = f"rl:{bucket}:{rate.seconds}:{window}"
-    # add() is a no-op when the key exists, so the first request of a window creates it
-    # with its expiry and every request (that one included) counts through an atomic incr.
-    cache.add(key, 0, timeout=rate.seconds + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: this request opens the window
-        cache.add(key, 1, timeout=rate.seconds + 1)
-        count = 1
-    if count <= rate.count:
-        return 0
-    return max(1, int((window + 1) * rate.seconds - now + 0.999))
+    resets (what Retry-After says). One atomic INCR in the cache, or in this process while
+    the cache is down: limits degrade, they never switch off."""
+    window = Window.now(bucket, rate)
+    _values, counts = cache.fetch([], [window.counter])
+    return window.retry_after(counts[window.key])
 
 
 def client_ip(request) -> str:

@@ -6,6 +6,7 @@ at start-up rather than falling back silently.
 """
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
+    "axes",
     # Local
     "registry",
     "verification",
@@ -102,6 +104,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,8 +136,16 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A lookup must fail fast (503), not hang, when the database is unreachable.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # A lookup must fail fast (503), not hang, when the database is unreachable.
+            "connect_timeout": 3,
+            # Parameters bound on the server let psycopg prepare the statements a connection
+            # runs again and again: the lookup's UNION costs more to plan than to run.
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -187,13 +205,15 @@ STORAGES = {
 # The contract's size limit for any request body.
 MAX_BODY_BYTES = 1_048_576
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Pages and the admin: staff files of tens of thousands of rows are uploaded there.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", default=20 * 1_048_576)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
 }
@@ -202,6 +222,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Verified shipper caller-ID registry API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get components of their own, so that they can say what only a request
+    # needs (a required text is never blank: `minLength: 1`).
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -232,6 +255,30 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGIN_URL = "admin:login"
+
+# Password guessing on the admin login (django-axes): after AXES_FAILURE_LIMIT failures for
+# one username from one client address, that pair is refused for AXES_COOLOFF_MINUTES, even
+# with the right password; the same user from elsewhere is not. Attempts are kept in the
+# database, not the cache: the lockout then works the same embedded (SQLite, a local-memory
+# cache each process keeps to itself) and in production, survives a cache flush or a Redis
+# outage, and superusers see the attempts in the admin. An admin login is rare enough that
+# its writes cost nothing.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client address as the rate limits see it: REMOTE_ADDR, or the X-Forwarded-For entry
+# of the last of TRUSTED_PROXY_COUNT proxies; never what the client wrote itself.
+AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout neither extend it nor are written down: it ends when the page
+# says, and hammering a locked login does not grow its row.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "config.lockout.admin_locked_out"
+# Failed sign-ins stay on record past the cool-off (at most 1,000 per username), for
+# superusers to see who has been guessing.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # no banner at the start of every process and command
 
 LOGGING = {
     "version": 1,
@@ -270,6 +317,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
 REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "5/hour")
 # Work still pending this long after it was written is re-enqueued by the sweep.
 SWEEP_AFTER_SECONDS = env_int("SWEEP_AFTER_SECONDS", default=120, minimum=1)
+# A staff file of more rows than this is imported by a Celery worker, not in the request.
+IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", default=2000, minimum=1)
 
 # Every job is safe to run twice, or late.
 CELERY_BEAT_SCHEDULE = {
@@ -280,4 +329,8 @@ CELERY_BEAT_SCHEDULE = {
         ("expire-call-intents", "expire_call_intents", 300.0),
         ("purge-recipient-digests", "purge_recipient_digests", 3600.0),
     ]
+}
+CELERY_BEAT_SCHEDULE["sweep-pending-staff-imports"] = {
+    "task": "registry.tasks.sweep_pending_staff_imports",
+    "schedule": 60.0,
 }

@@ -1,12 +1,18 @@
 """The admin where carrier operators enrol their staff. Operators see and change only their
 own carrier's records (registry.access); every write goes through registry.services."""
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -14,7 +20,7 @@ from rest_framework_api_key.models import APIKey
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from . import phones, resources, services
+from . import phones, resources, selectors, services
 from .access import (
     access_can_use_registry_admin,
     access_carriers_for_user,
@@ -28,6 +34,7 @@ from .models import (
     ClientAPIKey,
     DeliveryAssignment,
     OfficialChannel,
+    StaffImport,
     StaffMember,
     StaffPhone,
 )
@@ -53,6 +60,30 @@ class NotFoundOutsideScope:
         # show the history of a row that is gone.
         self.get_object(request, unquote(object_id))
         return super().history_view(request, object_id, extra_context)
+
+
+class HistoryNeedsPermission:
+    """Django's history view redirects to the index for a row that does not exist *before*
+    it checks permissions, and answers 403 for one that does: someone without access could
+    tell existing rows from missing ones. Check first, as the change and delete views do."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+
+def _check_history_permission_first(model) -> None:
+    """Re-register another app's admin of `model` with HistoryNeedsPermission."""
+    if admin.site.is_registered(model):
+        base = type(admin.site.get_model_admin(model))
+        admin.site.unregister(model)
+        admin.site.register(model, type(base.__name__, (HistoryNeedsPermission, base), {}))
+
+
+# Django's and django-axes' own admins (carrier operators have no permission on them).
+for _model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
+    _check_history_permission_first(_model)
 
 
 class CarrierScopeMixin(NotFoundOutsideScope):
@@ -208,9 +239,18 @@ class CarrierAdmin(CarrierScopedLogAdmin):
 
     def save_model(self, request, obj, form, change):
         carrier, _created = services.carrier_save(
-            slug=obj.slug, name=obj.name, is_active=obj.is_active
+            slug=obj.slug,
+            name=obj.name,
+            is_active=obj.is_active,
+            webhook=(obj.webhook_url, obj.webhook_secret),
         )
         obj.pk = carrier.pk
+
+    def get_exclude(self, request, obj=None):
+        # The webhook secret signs the carrier's alerts: superusers set it, nobody reads it
+        # back on a page an operator can open.
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if request.user.is_superuser else [*exclude, "webhook_secret"]
 
 
 @admin.register(OfficialChannel)
@@ -301,6 +341,10 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
     import_form_class = resources.StaffImportForm
     confirm_form_class = resources.StaffConfirmImportForm
     tmp_storage_class = resources.UPLOAD_STORAGE
+    from_encoding = resources.FILE_ENCODING
+    # A file of more than IMPORT_BACKGROUND_ROWS rows is not previewed row by row, and is
+    # imported by a worker once confirmed (process_dataset): this page says so.
+    import_template_name = "admin/registry/staffmember/import.html"
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
@@ -323,9 +367,42 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
         # The carrier of a validated upload or confirmation form, whose choices were the
         # user's; None for the blank form, and the resource refuses to import without one.
         form = kwargs.get("form")
-        return {"carrier": getattr(form, "cleaned_data", {}).get("carrier")}
+        return {
+            "carrier": getattr(form, "cleaned_data", {}).get("carrier"),
+            "preview_rows": settings.IMPORT_BACKGROUND_ROWS,
+        }
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        return {**context, "background_rows": settings.IMPORT_BACKGROUND_ROWS}
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        if len(dataset) <= settings.IMPORT_BACKGROUND_ROWS:
+            return super().process_dataset(dataset, form, request, **kwargs)
+        # Too long to import within a request: the file is kept in a StaffImport row, which a
+        # worker imports after commit through the same resource (services.staff_import_run).
+        data = form.cleaned_data
+        file_format = self.get_import_formats()[int(data["format"])]()
+        return services.staff_import_create(
+            carrier=data["carrier"],
+            uploaded_by=request.user,
+            file_name=data.get("original_file_name") or "",
+            file_format=file_format.get_title(),
+            content=self.get_tmp_storage_class()(name=data["import_file_name"]).read(),
+            total_rows=len(dataset),
+            language=translation.get_language(),
+        )
 
     def process_result(self, result, request):
+        if isinstance(result, StaffImport):
+            self.message_user(
+                request,
+                _("The file is imported in the background: this page shows how far it got."),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:registry_staffimport_change", args=[result.pk])
+            )
         if not (result.has_errors() or result.has_validation_errors()):
             return super().process_result(result, request)
         # The confirmation met an error the preview had not (the registry changed in
@@ -447,6 +524,118 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
     @admin.action(description=_("Reactivate selected staff"), permissions=["change"])
     def reactivate_selected(self, request, queryset):
         self._set_status(request, queryset, StaffMember.Status.ACTIVE, _("%(count)d reactivated."))
+
+
+@admin.register(StaffImport)
+class StaffImportAdmin(NotFoundOutsideScope, admin.ModelAdmin):
+    """Staff files imported in the background: their progress while they run, then their
+    report. Written by registry.services only; operators see their own carrier's."""
+
+    list_display = ["created_at", "file_name", "carrier", "uploader", "status", "progress"]
+    list_filter = ["status"]
+    fields = [
+        "carrier",
+        "file_name",
+        "uploader",
+        "status",
+        "progress",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
+        "report_table",
+    ]
+    readonly_fields = fields
+    refresh_seconds = 3  # of the page of an import not finished yet
+    ROW_RESULTS = {"new": _("New"), "update": _("Updated"), "invalid": _("Error")}
+
+    def get_queryset(self, request):
+        imports = super().get_queryset(request).select_related("carrier", "uploaded_by")
+        return access_scope(imports.defer("content"), request.user)
+
+    def has_module_permission(self, request):
+        return access_can_use_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access_can_use_registry_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        staff_import = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if not staff_import.finished:
+            context["refresh_seconds"] = self.refresh_seconds
+        return super().change_view(request, object_id, form_url, context)
+
+    @admin.display(description=_("uploaded by"))
+    def uploader(self, staff_import):
+        return staff_import.uploaded_by or "—"  # text: an operator may not open user pages
+
+    @admin.display(description=_("progress"))
+    def progress(self, staff_import):
+        text = _("%(processed)d / %(total)d rows") % {
+            "processed": selectors.staff_import_progress(staff_import),
+            "total": staff_import.total_rows,
+        }
+        if staff_import.finished:
+            return text
+        return format_html('{} <a href="">{}</a>', text, _("Reload"))
+
+    @admin.display(description=_("report"))
+    def report_table(self, staff_import):
+        if not staff_import.finished:
+            return _("The report is written when the import is finished.")
+        report = staff_import.report or {}
+        totals = report.get("totals", {})
+        summary = _("%(new)d new, %(update)d updated, %(skip)d empty rows skipped.") % {
+            key: totals.get(key, 0) for key in ("new", "update", "skip")
+        }
+        file_errors = format_html_join("", "<li>{}</li>", ((e,) for e in report.get("errors", [])))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row["row"],
+                    row["employee_code"],
+                    self.ROW_RESULTS.get(row["result"], _("Error")),
+                    self._row_errors(row.get("errors", {})),
+                )
+                for row in report.get("rows", [])
+            ),
+        )
+        return format_html(
+            '<p>{}</p><ul class="errorlist">{}</ul><table id="staff-import-report"><thead>'
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
+            "</table>",
+            summary if staff_import.status == StaffImport.Status.DONE else staff_import.error,
+            file_errors,
+            _("Row"),
+            _("employee code"),
+            _("Result"),
+            _("Errors"),
+            rows,
+        )
+
+    @staticmethod
+    def _row_errors(errors: dict[str, list[str]]):
+        return format_html_join(
+            "",
+            "<div>{}{}</div>",
+            (
+                ("" if field == NON_FIELD_ERRORS else f"{field}: ", message)
+                for field, messages in errors.items()
+                for message in messages
+            ),
+        )
 
 
 @admin.register(StaffPhone)

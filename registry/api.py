@@ -10,13 +10,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.fields import BoundedListField, StrictCharField
 from config.openapi import errors
 from verification import services as verification_services
 
 from . import phones, selectors, services
-from .apikeys import ApiKeyAuthentication, ApiRateThrottle, HasCarrierKey
+from .apikeys import ApiView, HasCarrierKey
 from .models import Carrier, DeliveryAssignment, StaffMember
 
 
@@ -37,10 +37,8 @@ class PhoneField(serializers.Field):
         return value
 
 
-class CarrierAPIView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
+class CarrierAPIView(ApiView):
     permission_classes = [HasCarrierKey]
-    throttle_classes = [ApiRateThrottle]
 
     @property
     def carrier(self) -> Carrier:
@@ -50,10 +48,10 @@ class CarrierAPIView(APIView):
 
 
 class StaffIn(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200)
-    phones = serializers.ListField(child=PhoneField(), max_length=20)
+    full_name = StrictCharField(max_length=200)
+    phones = BoundedListField(child=PhoneField(), max_length=20)
     status = serializers.ChoiceField(choices=StaffMember.Status.choices)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    region = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class StaffPhoneOut(serializers.Serializer):
@@ -81,6 +79,17 @@ def _staff_out(staff: StaffMember) -> dict:
     ).data
 
 
+def _path_code(raw: str) -> str:
+    """The employee code of the path, read as a field of the body is: trimmed (`A001 ` is
+    A001, as for call intents and in the admin; `%20` was a staff member coded " "), not
+    blank, at most 64 characters and no NUL, which PostgreSQL text cannot hold (it reached
+    the query: a 500)."""
+    try:
+        return StrictCharField(max_length=64).run_validation(raw)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"employee_code": exc.detail}) from None
+
+
 class StaffView(CarrierAPIView):
     @extend_schema(
         operation_id="carrier_staff_put",
@@ -88,9 +97,14 @@ class StaffView(CarrierAPIView):
         description="The `phones` list is the whole truth: numbers left out are revoked. One "
         "invalid phone rejects the whole request (400 `invalid_number`) and saves nothing.",
         request=StaffIn,
-        responses={201: StaffOut, 200: StaffOut, **errors(400, 401, 403, 409, 413, 415, 429)},
+        responses={
+            201: StaffOut,
+            200: StaffOut,
+            **errors(400, 401, 403, 404, 409, 413, 415, 429),
+        },
     )
     def put(self, request, employee_code: str):
+        employee_code = _path_code(employee_code)
         data = StaffIn(data=request.data)
         data.is_valid(raise_exception=True)
         staff, created = services.staff_upsert(
@@ -112,7 +126,12 @@ class StaffView(CarrierAPIView):
         responses={204: OpenApiResponse(description="Terminated"), **errors(401, 403, 404, 429)},
     )
     def delete(self, request, employee_code: str):
-        staff = selectors.staff_get(carrier=self.carrier, employee_code=employee_code)
+        try:
+            employee_code = _path_code(employee_code)
+        except serializers.ValidationError:
+            staff = None  # no staff member can hold such a code
+        else:
+            staff = selectors.staff_get(carrier=self.carrier, employee_code=employee_code)
         if staff is None:
             raise exceptions.NotFound(_("No staff member with this employee code."))
         services.staff_revoke(staff=staff)
@@ -120,11 +139,9 @@ class StaffView(CarrierAPIView):
 
 
 class AssignmentIn(serializers.Serializer):
-    tracking_code = serializers.CharField(max_length=64)
-    employee_code = serializers.CharField(max_length=64)
-    recipient_phone = serializers.CharField(
-        required=False, help_text="Stored only as a keyed digest"
-    )
+    tracking_code = StrictCharField(max_length=64)
+    employee_code = StrictCharField(max_length=64)
+    recipient_phone = StrictCharField(required=False, help_text="Stored only as a keyed digest")
     window_start = serializers.DateTimeField(required=False)
     window_end = serializers.DateTimeField(required=False)
     status = serializers.ChoiceField(choices=DeliveryAssignment.Status.choices, required=False)
@@ -173,12 +190,10 @@ class AssignmentsView(CarrierAPIView):
 
 
 class CallIntentIn(serializers.Serializer):
-    employee_code = serializers.CharField(max_length=64)
+    employee_code = StrictCharField(max_length=64)
     phone = PhoneField(help_text="The staff phone that is calling")
     recipient_phone = PhoneField(help_text="Stored only as a keyed digest")
-    tracking_code = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, default=""
-    )
+    tracking_code = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class CallIntentOut(serializers.Serializer):

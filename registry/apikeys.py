@@ -1,19 +1,22 @@
-"""API key authentication for DRF, with verified keys cached so that a request costs no
-database query. Revoking, expiring or re-scoping a key goes through
-registry.services, which drops the cached entry (`forget`)."""
+"""API key authentication and rate limits for DRF.
+
+Verified keys are cached so that a request costs no database query; revoking, expiring or
+re-scoping a key goes through registry.services, which drops the cached entry (`forget`).
+`ApiView` reads the key's entry, counts the rate limit and fetches whatever the view asks
+for (a verdict) in one round trip to the cache before DRF authenticates and throttles."""
 
 import hashlib
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework.views import APIView
 
-from config import ratelimit
-from config.ratelimit import client_ip
+from config import cache, ratelimit
+from config.ratelimit import Window, client_ip
 from config.rates import parse_rate
 
 from .models import ClientAPIKey
@@ -42,7 +45,7 @@ def _cache_key(prefix: str) -> str:
 
 
 def forget(prefix: str) -> None:
-    cache.delete(_cache_key(prefix))
+    cache.delete_many([_cache_key(prefix)])
 
 
 def _digest(raw_key: str) -> str:
@@ -67,12 +70,21 @@ def _load(raw_key: str, prefix: str) -> KeyInfo | None:
     return info
 
 
-def verify(raw_key: str) -> KeyInfo | None:
-    """The key's info if `raw_key` is a usable key (known, not revoked, not expired)."""
+def _prefix(raw_key: str) -> str | None:
     prefix, dot, secret = raw_key.partition(".")
     if not dot or not prefix or not secret or len(raw_key) > 200:
         return None
-    cached = cache.get(_cache_key(prefix))
+    return prefix
+
+
+def verify(raw_key: str, cached: dict | None = None) -> KeyInfo | None:
+    """The key's info if `raw_key` is a usable key (known, not revoked, not expired).
+    `cached`: the key's cache entry when the caller already fetched it."""
+    prefix = _prefix(raw_key)
+    if prefix is None:
+        return None
+    if cached is None:
+        cached = cache.get(_cache_key(prefix))
     if cached is not None and constant_time_compare(cached["digest"], _digest(raw_key)):
         info = KeyInfo(**cached)
     else:
@@ -90,12 +102,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        keyword, _space, raw_key = header.partition(" ")
-        if keyword.lower() != KEYWORD.lower():
+        raw_key = _raw_key(header)
+        if raw_key is None:
             raise exceptions.AuthenticationFailed(
                 _("Use the header 'Authorization: Api-Key <key>'.")
             )
-        info = verify(raw_key.strip())
+        prefetched = getattr(request._request, "prefetched", None)
+        info = verify(raw_key, prefetched.key_entry if prefetched else None)
         if info is None:
             raise exceptions.AuthenticationFailed(
                 _("This API key is not valid, or revoked or expired.")
@@ -128,17 +141,74 @@ class HasCarrierKey(HasApiKey):
         return True
 
 
+def _raw_key(header: str) -> str | None:
+    keyword, _space, raw_key = header.partition(" ")
+    return raw_key.strip() if keyword.lower() == KEYWORD.lower() else None
+
+
+def _bucket(request, prefix: str | None) -> str:
+    """Limits count per key, or per client address for calls without one."""
+    return f"key:{prefix}" if prefix else f"ip:{client_ip(request)}"
+
+
+@dataclass
+class Prefetched:
+    """What one round trip to the cache brought for this request."""
+
+    values: dict
+    counts: dict
+    window: Window
+    key_cache_key: str | None
+
+    @property
+    def key_entry(self) -> dict | None:
+        return self.values.get(self.key_cache_key) if self.key_cache_key else None
+
+
+def prefetch(request, keys: list[str]) -> Prefetched:
+    """The key's cache entry, the rate-limit count of the default window and `keys`, in one
+    round trip. A key with its own rate_limit is counted again by the throttle."""
+    raw_key = _raw_key(request.META.get("HTTP_AUTHORIZATION", ""))
+    prefix = _prefix(raw_key) if raw_key else None
+    key_cache_key = _cache_key(prefix) if prefix else None
+    window = Window.now(_bucket(request, prefix), parse_rate(settings.API_RATE_LIMIT))
+    values, counts = cache.fetch(
+        [key_cache_key, *keys] if key_cache_key else keys, [window.counter]
+    )
+    prefetched = Prefetched(values, counts, window, key_cache_key)
+    request.prefetched = prefetched
+    return prefetched
+
+
 class ApiRateThrottle(throttling.BaseThrottle):
     """Per key (its own limit, else API_RATE_LIMIT); per client IP for anonymous calls."""
 
     def allow_request(self, request, view):
-        info = request.auth
-        if isinstance(info, KeyInfo):
-            bucket, rate = f"key:{info.id}", parse_rate(info.rate_limit or settings.API_RATE_LIMIT)
+        info = request.auth if isinstance(request.auth, KeyInfo) else None
+        rate = parse_rate(info.rate_limit if info and info.rate_limit else settings.API_RATE_LIMIT)
+        window = Window.now(_bucket(request, info.prefix if info else None), rate)
+        prefetched = getattr(request._request, "prefetched", None)
+        if prefetched and window.key in prefetched.counts:
+            # Counted in the prefetch: a key's own limit of the same period shares the window.
+            self.retry_after = window.retry_after(prefetched.counts[window.key])
         else:
-            bucket, rate = f"ip:{client_ip(request)}", parse_rate(settings.API_RATE_LIMIT)
-        self.retry_after = ratelimit.hit(bucket, rate)
+            self.retry_after = ratelimit.hit(window.bucket, rate)
         return self.retry_after == 0
 
     def wait(self):
         return self.retry_after
+
+
+class ApiView(APIView):
+    """Base of every API view: key authentication, per-key limits, and one round trip to
+    the cache for both (plus what `prefetch_keys` names) before the view runs."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    throttle_classes = [ApiRateThrottle]
+
+    def prefetch_keys(self, request, *args, **kwargs) -> list[str]:
+        return []
+
+    def initial(self, request, *args, **kwargs):
+        prefetch(request._request, self.prefetch_keys(request, *args, **kwargs))
+        super().initial(request, *args, **kwargs)

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
@@ -238,3 +239,58 @@ class ClientAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
+
+
+class StaffImport(models.Model):
+    """A staff file too long to import inside a request (more than IMPORT_BACKGROUND_ROWS
+    rows). The row is the task's input: registry.tasks imports it after the commit that
+    wrote it, and a periodic sweep re-enqueues imports whose task was lost."""
+
+    class Status(models.TextChoices):
+        # In a context of their own: "Pending" and "Failed" of a delivery say something else.
+        PENDING = "pending", pgettext_lazy("staff import", "Pending")
+        RUNNING = "running", pgettext_lazy("staff import", "Running")
+        DONE = "done", pgettext_lazy("staff import", "Done")
+        FAILED = "failed", pgettext_lazy("staff import", "Failed")
+
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.CASCADE, related_name="staff_imports", verbose_name=_("carrier")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file_format = models.CharField(_("format"), max_length=8)  # a format title: csv, xlsx
+    # The file as uploaded, until it is imported (or fails): then emptied, as the staff
+    # members it lists are in the registry itself, or nowhere.
+    content = models.BinaryField(_("content"), blank=True)
+    # The uploader's language, for the messages of the report the worker writes.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    rows_processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("staff import")
+        verbose_name_plural = _("staff imports")
+        indexes = [models.Index(fields=["status", "created_at"], name="staff_import_status")]
+
+    def __str__(self) -> str:
+        return self.file_name or f"#{self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

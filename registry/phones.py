@@ -4,7 +4,9 @@ Everything that accepts a number from outside (admin, import, API, web form) goe
 `normalize`, which returns E.164 or raises `InvalidPhoneNumber` with a reason code.
 """
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +60,27 @@ def normalize(raw: object, region: str = DEFAULT_REGION) -> str:
     text = raw.strip()
     if not text:
         raise InvalidPhoneNumber("not_a_number")
+    return _parse(text, region)
+
+
+# The common case, a Vietnamese mobile written with +84, 84, 0084 or 0, spaces, dots or
+# dashes, is recognised with the library's own pattern for VN mobiles, without the cost of a
+# full parse (a 1000-item assignment batch parses 1000 recipients). Anything else is parsed.
+_VN_MOBILE = re.compile(
+    phonenumbers.PhoneMetadata.metadata_for_region("VN").mobile.national_number_pattern
+)
+_VN_WRITTEN = re.compile(r"(?:\+84|0084|84|0)(\d{9})")
+_SEPARATORS = str.maketrans("", "", " .-")
+
+
+@lru_cache(maxsize=8192)
+def _parse(text: str, region: str) -> str:
+    # Cached: a lookup parses the same number more than once, and the same numbers are
+    # looked up again and again. Invalid input raises, and exceptions are not cached.
+    if region == "VN":
+        written = _VN_WRITTEN.fullmatch(text.translate(_SEPARATORS))
+        if written and _VN_MOBILE.fullmatch(written.group(1)):
+            return "+84" + written.group(1)
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -4,9 +4,13 @@ One import goes into one carrier, chosen by who imports (registry.access), never
 the two forms below carry that carrier from the upload to the confirmation. Every row is
 written by services.staff_upsert, with the file's phones as the whole truth for that staff
 member. One bad row, of any kind, rolls the whole file back.
+
+A file of more than IMPORT_BACKGROUND_ROWS rows is imported by a Celery worker rather than in
+the request (services.staff_import_run), through this same resource.
 """
 
 import re
+from collections.abc import Callable
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.results import RowResult
 from import_export.tmp_storages import CacheStorage
+from tablib import Dataset
 
 from . import services
 from .models import Carrier, StaffMember, StaffPhone
@@ -25,9 +31,17 @@ REQUIRED_COLUMNS = ("employee_code", "full_name", "phones")
 OPTIONAL_COLUMNS = ("status", "region")
 PHONE_SEPARATOR = re.compile(r"[;,]")
 IMPORT_FORMATS = [base_formats.CSV, base_formats.XLSX]
+FILE_ENCODING = "utf-8-sig"  # of a CSV file; what the admin reads uploads with
 # The upload waits here between the preview and the confirmation. The cache (Redis in
 # production) is seen by every web host; a temporary file would be on one host only.
 UPLOAD_STORAGE = CacheStorage
+
+
+def read_dataset(content: bytes, file_format: str) -> Dataset:
+    """A stored upload (StaffImport.content) read as the admin reads it; `file_format` is
+    the title of one of IMPORT_FORMATS (csv, xlsx)."""
+    formats = {format_class().get_title(): format_class for format_class in IMPORT_FORMATS}
+    return formats[file_format](encoding=FILE_ENCODING).create_dataset(content)
 
 
 def _cell_text(value) -> str:
@@ -123,9 +137,21 @@ class StaffImportResource(resources.ModelResource):
         # otherwise switch this on for good, class-wide, at the first confirmed import.)
         store_instance = True
 
-    def __init__(self, carrier: Carrier | None = None, **kwargs):
+    def __init__(
+        self,
+        carrier: Carrier | None = None,
+        *,
+        preview_rows: int | None = None,
+        on_row: Callable[[int, str, RowResult], None] | None = None,
+        **kwargs,
+    ):
+        """`preview_rows`: a dry run (the admin's preview) of a longer file checks its
+        columns only. `on_row(row number, employee code, row result)` is called after each
+        row."""
         super().__init__(**kwargs)
         self.carrier = carrier
+        self.preview_rows = preview_rows
+        self.on_row = on_row
         self._row_of_code: dict[str, int] = {}
 
     def import_data(self, dataset, **kwargs):
@@ -145,7 +171,21 @@ class StaffImportResource(resources.ModelResource):
             )
             self.handle_import_error(result, error, kwargs.get("raise_errors", False))
             return result
+        if kwargs.get("dry_run") and self.preview_rows is not None:
+            if len(dataset) > self.preview_rows:
+                # Checking every row of a long file would take as long as importing it, and
+                # that is what the background import is for: it reports the rows instead.
+                result = self.get_result_class()()
+                result.total_rows = len(dataset)
+                result.rows_not_previewed = len(dataset)
+                return result
         return super().import_data(dataset, **kwargs)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        row_result = super().import_row(row, instance_loader, **kwargs)
+        if self.on_row is not None:
+            self.on_row(kwargs["row_number"], _cell_text(row.get("employee_code")), row_result)
+        return row_result
 
     def _prepare_columns(self, dataset) -> list[str]:
         """Headers compared without case or spaces; optional columns added empty. Returns

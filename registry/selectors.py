@@ -1,9 +1,15 @@
 """Reads of the registry that more than one caller needs."""
 
+import logging
+from datetime import date, datetime
+
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Carrier, StaffMember, StaffPhone
+from .models import Carrier, StaffImport, StaffMember, StaffPhone
+
+logger = logging.getLogger(__name__)
 
 
 def staff_get(*, carrier: Carrier, employee_code: str) -> StaffMember | None:
@@ -12,9 +18,9 @@ def staff_get(*, carrier: Carrier, employee_code: str) -> StaffMember | None:
     return StaffMember.objects.filter(carrier=carrier, employee_code=employee_code).first()
 
 
-def phones_active_now() -> QuerySet[StaffPhone]:
+def phones_active_now(today: date | None = None) -> QuerySet[StaffPhone]:
     """Active phones of active staff of active carriers, inside their validity dates."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     return StaffPhone.objects.filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=today),
         Q(valid_until__isnull=True) | Q(valid_until__gte=today),
@@ -22,3 +28,39 @@ def phones_active_now() -> QuerySet[StaffPhone]:
         staff__status=StaffMember.Status.ACTIVE,
         carrier__is_active=True,
     )
+
+
+def staff_import_progress_key(import_id: int) -> str:
+    return f"staff-import:{import_id}:progress"
+
+
+def _progress_entry(import_id: int) -> dict | None:
+    try:
+        return cache.get(staff_import_progress_key(import_id))
+    except Exception:  # noqa: BLE001  progress is shown on a best-effort basis
+        logger.warning("cache unavailable: progress of staff import %s unknown", import_id)
+        return None
+
+
+def staff_import_progress(staff_import: StaffImport) -> int:
+    """Rows of the file gone through so far. While the import runs, its rows are written in
+    one transaction that nobody else sees until it commits, the import's own row included:
+    the worker counts in the cache instead (services.staff_import_run)."""
+    if staff_import.status != StaffImport.Status.RUNNING:
+        return staff_import.rows_processed
+    entry = _progress_entry(staff_import.pk)
+    return entry["processed"] if entry else staff_import.rows_processed
+
+
+def staff_imports_stalled(*, since: datetime) -> list[int]:
+    """Imports whose task seems lost: pending since before `since`, or running without a
+    word of progress since then (the worker died). A false alarm costs one task that finds
+    the import locked by the worker still running it, and does nothing."""
+    pending = StaffImport.objects.filter(status=StaffImport.Status.PENDING, created_at__lt=since)
+    stalled = list(pending.values_list("pk", flat=True)[:1000])
+    running = StaffImport.objects.filter(status=StaffImport.Status.RUNNING, started_at__lt=since)
+    for import_id in running.values_list("pk", flat=True)[:1000]:
+        entry = _progress_entry(import_id)
+        if entry is None or entry["at"] < since.timestamp():
+            stalled.append(import_id)
+    return stalled

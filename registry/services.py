@@ -1,28 +1,41 @@
 """Every write to the registry. The admin, the file import, the carrier API and the
 management commands all come through these functions; nothing else writes registry rows."""
 
+import logging
+import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
-from django.contrib.auth.models import Permission
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from simple_history.models import HistoricalRecords
 
-from . import apikeys, freshness, phones
+from config.celery import enqueue_on_commit
+
+from . import apikeys, freshness, phones, selectors
 from .models import (
     Carrier,
     CarrierOperator,
     ClientAPIKey,
     DeliveryAssignment,
     OfficialChannel,
+    StaffImport,
     StaffMember,
     StaffPhone,
 )
 from .pii import recipient_digest
+
+logger = logging.getLogger(__name__)
 
 
 class RegistryError(Exception):
@@ -61,10 +74,15 @@ def _normalize_phone(raw: str) -> str:
 
 @transaction.atomic
 def carrier_save(
-    *, slug: str, name: str, is_active: bool | None = None, hotlines: Iterable[str] = ()
+    *,
+    slug: str,
+    name: str,
+    is_active: bool | None = None,
+    hotlines: Iterable[str] = (),
+    webhook: tuple[str, str] | None = None,
 ) -> tuple[Carrier, bool]:
     """Create the carrier `slug`, or update it: idempotent, and hotlines are only ever added.
-    `is_active=None` leaves an existing carrier's state as it is."""
+    `is_active=None` and `webhook=None` (URL, secret) leave an existing carrier's as they are."""
     numbers = [_normalize_phone(raw) for raw in hotlines]
     carrier = Carrier.objects.filter(slug=slug).first()
     created = carrier is None
@@ -73,6 +91,8 @@ def carrier_save(
     carrier.name = name
     if is_active is not None:
         carrier.is_active = is_active
+    if webhook is not None:
+        carrier.webhook_url, carrier.webhook_secret = webhook
     _validate(carrier)
     carrier.save()
     for number in numbers:
@@ -400,9 +420,14 @@ def _parse_window_bound(value) -> datetime | None:
     return parsed
 
 
+def _storable(value) -> bool:
+    """A string the database can hold: PostgreSQL text refuses NUL, even in a lookup."""
+    return isinstance(value, str) and "\x00" not in value
+
+
 def _text(item: dict, key: str, max_length: int) -> str | None:
     value = item.get(key)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+    if not _storable(value) or not value.strip() or len(value) > max_length:
         return None
     return value.strip()
 
@@ -421,9 +446,7 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
             _("At most %(max)d assignments per call.") % {"max": MAX_ASSIGNMENTS_PER_CALL},
         )
     result = BulkResult()
-    codes = {
-        item.get("employee_code") for item in items if isinstance(item.get("employee_code"), str)
-    }
+    codes = {item.get("employee_code") for item in items if _storable(item.get("employee_code"))}
     staff_by_code = {
         staff.employee_code: staff
         for staff in StaffMember.objects.filter(carrier=carrier, employee_code__in=codes).only(
@@ -446,7 +469,9 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
                 index, "duplicate_tracking_code", _("This tracking code is already in this batch.")
             )
             continue
-        staff = staff_by_code.get(item.get("employee_code"))
+        # Any JSON value may stand where a text belongs: only a string is ever a key.
+        employee_code = item.get("employee_code")
+        staff = staff_by_code.get(employee_code) if isinstance(employee_code, str) else None
         if staff is None:
             result.fail(index, "unknown_employee", _("No staff member with this employee code."))
             continue
@@ -454,7 +479,7 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
             result.fail(index, "staff_not_active", _("This staff member is not active."))
             continue
         status = item.get("status") or DeliveryAssignment.Status.PENDING
-        if status not in statuses:
+        if not isinstance(status, str) or status not in statuses:
             result.fail(
                 index,
                 "invalid_status",
@@ -525,3 +550,206 @@ def assignments_purge_recipient_digests(*, older_than_days: int) -> int:
         .exclude(recipient_digest="")
         .update(recipient_digest="")
     )
+
+
+# Staff files too long for a request (the admin's import, registry.resources), imported by a
+# worker: registry.tasks.import_staff_file takes the StaffImport's id after commit.
+
+PROGRESS_TTL = 86400
+
+
+@transaction.atomic
+def staff_import_create(
+    *,
+    carrier: Carrier,
+    uploaded_by,
+    file_name: str,
+    file_format: str,
+    content: bytes,
+    total_rows: int,
+    language: str = "",
+) -> StaffImport:
+    """Keep an uploaded staff file for a worker to import once this transaction commits."""
+    from .tasks import import_staff_file
+
+    staff_import = StaffImport.objects.create(
+        carrier=carrier,
+        uploaded_by=uploaded_by,
+        file_name=file_name[:255],
+        file_format=file_format,
+        content=content,
+        total_rows=total_rows,
+        language=language,
+    )
+    enqueue_on_commit(import_staff_file, staff_import.pk)
+    return staff_import
+
+
+def staff_import_run(*, import_id: int) -> StaffImport | None:
+    """Import a stored staff file: all of it or nothing, in one transaction, every row
+    through the admin's resource (hence staff_upsert), with a row-by-row report.
+
+    Safe to run twice, and from two workers at once: a finished import is left alone, and
+    the worker importing a file keeps its row locked until it commits, so that another task
+    for it finds it locked and does nothing. A `running` import whose row nobody has locked
+    was left by a worker that died (its transaction rolled back): it is imported again."""
+    with transaction.atomic():
+        staff_import = (
+            StaffImport.objects.select_for_update(skip_locked=True).filter(pk=import_id).first()
+        )
+        if staff_import is None or staff_import.finished:
+            return staff_import or StaffImport.objects.filter(pk=import_id).first()
+        staff_import.status, staff_import.started_at = StaffImport.Status.RUNNING, timezone.now()
+        staff_import.save(update_fields=["status", "started_at"])
+    _progress_write(import_id, 0)
+    try:
+        with transaction.atomic():
+            staff_import = (
+                StaffImport.objects.select_for_update(skip_locked=True)
+                .filter(pk=import_id, status=StaffImport.Status.RUNNING)
+                .first()
+            )
+            if staff_import is not None:  # else another worker took it in between
+                _staff_import_file(staff_import)
+    except Exception as exc:  # noqa: BLE001  the operator learns it failed; the log says why
+        logger.exception("staff import %s stopped", import_id)
+        language = (
+            StaffImport.objects.filter(pk=import_id).values_list("language", flat=True).first()
+        )
+        with translation.override(language or settings.LANGUAGE_CODE):
+            error = _(
+                "The import stopped on an unexpected error (%(error)s): nothing was imported."
+            ) % {"error": type(exc).__name__}
+        StaffImport.objects.filter(pk=import_id, status=StaffImport.Status.RUNNING).update(
+            status=StaffImport.Status.FAILED, error=error, finished_at=timezone.now(), content=b""
+        )
+    return StaffImport.objects.filter(pk=import_id).first()
+
+
+def _staff_import_file(staff_import: StaffImport) -> None:
+    """The import itself, inside staff_import_run's transaction."""
+    from .resources import StaffImportResource, read_dataset
+
+    report = _StaffImportReport(staff_import.pk, staff_import.total_rows)
+    language = staff_import.language or settings.LANGUAGE_CODE
+    with translation.override(language), _history_user(staff_import.uploaded_by):
+        dataset = read_dataset(bytes(staff_import.content), staff_import.file_format)
+        resource = StaffImportResource(carrier=staff_import.carrier, on_row=report.add)
+        # The resource rolls the whole file back (to a savepoint of this transaction) on any
+        # error; the import's row is then written as failed, with its report.
+        result = resource.import_data(
+            dataset,
+            dry_run=False,
+            raise_errors=False,
+            file_name=staff_import.file_name,
+            user=staff_import.uploaded_by,
+            retain_instance_in_row_result=True,
+        )
+        failed = result.has_errors() or result.has_validation_errors()
+        staff_import.report = report.as_json(result, failed=failed)
+        staff_import.error = report.summary() if failed else ""
+    staff_import.status = StaffImport.Status.FAILED if failed else StaffImport.Status.DONE
+    staff_import.total_rows, staff_import.rows_processed = len(dataset), report.processed
+    staff_import.finished_at = timezone.now()
+    staff_import.content = b""  # imported, or to be corrected and uploaded again
+    staff_import.save(
+        update_fields=[
+            "status",
+            "total_rows",
+            "rows_processed",
+            "report",
+            "error",
+            "finished_at",
+            "content",
+        ]
+    )
+
+
+class _StaffImportReport:
+    """Collects the report row by row, and publishes the progress as it goes."""
+
+    def __init__(self, import_id: int, total_rows: int):
+        self.import_id = import_id
+        self.every = max(1, total_rows // 100)
+        self.rows: list[dict] = []
+        self.processed = 0
+        self.last_published = time.monotonic()
+
+    def add(self, number: int, employee_code: str, row_result) -> None:
+        self.processed = number
+        if row_result.import_type != row_result.IMPORT_TYPE_SKIP:  # blank lines
+            entry = {
+                "row": number,
+                "employee_code": employee_code,
+                "result": row_result.import_type,
+            }
+            errors = _row_result_errors(row_result)
+            if errors:
+                entry["errors"] = errors
+            self.rows.append(entry)
+        now = time.monotonic()
+        if number % self.every == 0 or now - self.last_published >= 1:
+            _progress_write(self.import_id, number)
+            self.last_published = now
+
+    def as_json(self, result, *, failed: bool) -> dict:
+        return {
+            "totals": dict(result.totals),
+            "errors": [str(error.error) for error in result.base_errors],
+            # Of a failed import only the rows to correct: the others were not imported.
+            "rows": [row for row in self.rows if "errors" in row] if failed else self.rows,
+        }
+
+    def summary(self) -> str:
+        bad_rows = sum(1 for row in self.rows if "errors" in row)
+        if not bad_rows:
+            return _("Nothing was imported: the file has an error.")
+        return ngettext(
+            "Nothing was imported: %(count)d row has errors.",
+            "Nothing was imported: %(count)d rows have errors.",
+            bad_rows,
+        ) % {"count": bad_rows}
+
+
+def _row_result_errors(row_result) -> dict[str, list[str]]:
+    """{column: [messages]} of a refused row; NON_FIELD_ERRORS for the row as a whole."""
+    error = row_result.validation_error
+    if error is not None:
+        by_field = error.message_dict if hasattr(error, "error_dict") else {}
+        return {
+            field: [str(message) for message in messages] for field, messages in by_field.items()
+        } or {NON_FIELD_ERRORS: [str(message) for message in error.messages]}
+    if row_result.errors:
+        return {NON_FIELD_ERRORS: [str(error.error) for error in row_result.errors]}
+    return {}
+
+
+def _progress_write(import_id: int, processed: int) -> None:
+    # The cache, not the import's row: the import's transaction stays open until its last row
+    # and what it writes, that row included, is seen by nobody else before it commits. (A
+    # second database connection would do on PostgreSQL, but SQLite, the embedded default,
+    # locks the whole database while the import writes.) "at" tells the sweep it is alive.
+    try:
+        cache.set(
+            selectors.staff_import_progress_key(import_id),
+            {"processed": processed, "at": time.time()},
+            PROGRESS_TTL,
+        )
+    except Exception:  # noqa: BLE001  a cache outage must not fail the import
+        logger.warning("cache unavailable: progress of staff import %s not shown", import_id)
+
+
+@contextmanager
+def _history_user(user):
+    """django-simple-history takes who made a change from the current request; a worker has
+    none, so the uploader stands in, as they do for a file imported in the request."""
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user or AnonymousUser())
+    try:
+        yield
+    finally:
+        if previous is not None:
+            context.request = previous
+        elif hasattr(context, "request"):
+            del context.request

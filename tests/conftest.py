@@ -50,8 +50,8 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (our own key prefix on the test Redis)."""
-    from django.core.cache import cache
+    """Each test starts with an empty cache (the test Redis database is our own)."""
+    from config import cache
 
     cache.clear()
     yield

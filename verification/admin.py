@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import access_can_use_registry_admin, access_scope, access_scope_reports
-from registry.admin import NotFoundOutsideScope
+from registry.admin import HistoryNeedsPermission, NotFoundOutsideScope
 
 from . import services
 from .models import ImpersonationAlert, NumberClearance, ScamReport, ScamWarning, WebhookDelivery
@@ -82,7 +82,7 @@ class ScamReportAdmin(ReadOnlyForOperators):
         self.message_user(request, _("Reports marked reviewed."), messages.SUCCESS)
 
 
-class SuperuserOnly(admin.ModelAdmin):
+class SuperuserOnly(HistoryNeedsPermission, admin.ModelAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_superuser
 

@@ -4,11 +4,12 @@ from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.fields import PhoneText, StrictCharField
 from config.openapi import errors
 from config.ratelimit import client_ip
-from registry.apikeys import ApiKeyAuthentication, ApiRateThrottle, HasApiKey, KeyInfo
+from registry.apikeys import ApiView, HasApiKey, KeyInfo
+from registry.freshness import verdict_key
 
 from . import receipts, selectors, services
 from .models import ScamReport
@@ -37,6 +38,20 @@ class ClaimedCarrierOut(serializers.Serializer):
     hotlines = HotlineOut(many=True)
 
 
+VERDICT_FIELDS = [
+    "number",
+    "status",
+    "carriers",
+    "staff",
+    "report_count",
+    "checked_at",
+    "claimed_carrier",
+]
+
+
+VERIFICATION_FIELDS = [*VERDICT_FIELDS, "assignment", "calling_now", "receipt"]
+
+
 class VerdictOut(serializers.Serializer):
     number = serializers.CharField(help_text="E.164")
     status = serializers.ChoiceField(choices=services.STATUSES)
@@ -63,12 +78,12 @@ class VerificationOut(VerdictOut):
 
 
 class VerificationIn(serializers.Serializer):
-    number = serializers.CharField(max_length=64, help_text="the calling number, any format")
-    tracking_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    recipient_phone = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="your own number; never stored"
+    number = PhoneText(help_text="the calling number, any format")
+    tracking_code = StrictCharField(max_length=64, required=False, allow_blank=True)
+    recipient_phone = PhoneText(
+        required=False, allow_blank=True, help_text="your own number; never stored"
     )
-    claimed_carrier = serializers.CharField(
+    claimed_carrier = StrictCharField(
         max_length=50,
         required=False,
         allow_blank=True,
@@ -76,13 +91,15 @@ class VerificationIn(serializers.Serializer):
     )
 
 
-class PartnerAPIView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
+class PartnerAPIView(ApiView):
     permission_classes = [HasApiKey]
-    throttle_classes = [ApiRateThrottle]
 
 
 class NumberView(PartnerAPIView):
+    def prefetch_keys(self, request, number: str) -> list[str]:
+        e164 = services.normalized_or_none(number)
+        return [verdict_key(e164)] if e164 else []
+
     @extend_schema(
         operation_id="numbers_retrieve",
         summary="Who is this number?",
@@ -91,16 +108,23 @@ class NumberView(PartnerAPIView):
                 "claimed_carrier", str, description="slug of the carrier the caller named"
             )
         ],
-        responses={200: VerdictOut, **errors(400, 401, 429, 503)},
+        responses={200: VerdictOut, **errors(400, 401, 404, 429, 503)},
     )
     def get(self, request, number: str):
         lookup = services.Lookup(
             claimed_carrier=request.query_params.get("claimed_carrier") or None
         )
-        return Response(VerdictOut(services.verify(number, lookup)).data)
+        answer = services.verify(number, lookup, prefetched=request._request.prefetched.values)
+        # The hot path of the product: a plain dict, not a serializer (VerdictOut documents it).
+        return Response({field: answer[field] for field in VERDICT_FIELDS})
 
 
 class VerificationsView(PartnerAPIView):
+    def prefetch_keys(self, request) -> list[str]:
+        number = request.data.get("number") if isinstance(request.data, dict) else None
+        e164 = services.normalized_or_none(number)
+        return [verdict_key(e164)] if e164 else []
+
     @extend_schema(
         operation_id="verifications_create",
         summary="Verify a call, with a parcel and your own number",
@@ -116,9 +140,14 @@ class VerificationsView(PartnerAPIView):
             tracking_code=fields.get("tracking_code") or None,
             recipient_phone=fields.get("recipient_phone") or None,
         )
-        return Response(
-            VerificationOut(services.verify(fields["number"], lookup, with_receipt=True)).data
+        answer = services.verify(
+            fields["number"],
+            lookup,
+            with_details=True,
+            prefetched=request._request.prefetched.values,
         )
+        answer["receipt"] = services.receipt_for(answer)
+        return Response({field: answer[field] for field in VERIFICATION_FIELDS})
 
 
 class ChannelOut(serializers.Serializer):
@@ -134,8 +163,8 @@ class CarrierOut(serializers.Serializer):
     channels = ChannelOut(many=True)
 
 
-class CarriersView(APIView):
-    throttle_classes = [ApiRateThrottle]
+class CarriersView(ApiView):
+    authentication_classes = []
 
     @extend_schema(
         operation_id="carriers_list",
@@ -155,8 +184,8 @@ def jwks(request):
 
 
 class ReportIn(serializers.Serializer):
-    number = serializers.CharField(max_length=64, help_text="the number that called, any format")
-    claimed_carrier = serializers.CharField(
+    number = PhoneText(help_text="the number that called, any format")
+    claimed_carrier = StrictCharField(
         max_length=50,
         required=False,
         allow_blank=True,
@@ -164,7 +193,7 @@ class ReportIn(serializers.Serializer):
         help_text="slug of the carrier the caller named",
     )
     channel = serializers.ChoiceField(choices=ScamReport.Channel.choices, default="call")
-    description = serializers.CharField(
+    description = StrictCharField(
         max_length=1000, required=False, allow_blank=True, default="", trim_whitespace=True
     )
 
@@ -177,10 +206,7 @@ class ReportOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ReportsView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    throttle_classes = [ApiRateThrottle]
-
+class ReportsView(ApiView):
     @extend_schema(
         operation_id="reports_create",
         summary="Report a number that pretended to be a shipper",

@@ -1,9 +1,24 @@
 """Reads behind the verdict. Cached where the services that write say what became stale
 (registry.freshness)."""
 
-from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Value,
+)
+from django.utils import timezone
+
+from config import cache
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, OfficialChannel, StaffPhone
@@ -44,35 +59,117 @@ def carrier_in_directory(slug: str) -> dict | None:
     return next((entry for entry in carrier_directory() if entry["slug"] == slug), None)
 
 
-def hotline_carriers(e164: str) -> list[dict]:
-    return [
-        {"slug": slug, "name": name}
-        for slug, name in OfficialChannel.objects.filter(
+@dataclass(frozen=True)
+class Registration:
+    carrier_slug: str
+    carrier_name: str
+    staff_id: int
+    employee_code: str
+    full_name: str
+    active_now: bool
+
+
+@dataclass(frozen=True)
+class NumberFacts:
+    hotline_carriers: list[dict]  # [{"slug", "name"}] of active carriers with this hotline
+    registrations: list[Registration]  # every staff registration, active or not
+    report_count: int
+
+
+_COLUMNS = ["kind", "slug", "name", "staff", "code", "full_name", "active", "reporters"]
+
+
+def _number_facts_queryset(e164: str, today: date):
+    """Everything the verdict needs to know of a number as one UNION ALL: the hotlines, the
+    staff registrations and the report count."""
+    text, number, boolean = CharField(), IntegerField(), BooleanField()
+    # order_by(): the models' default ordering is not allowed inside a UNION.
+    hotlines = (
+        OfficialChannel.objects.filter(
             kind=OfficialChannel.Kind.HOTLINE, value=e164, carrier__is_active=True
         )
-        .values_list("carrier__slug", "carrier__name")
-        .distinct()
-    ]
-
-
-def registrations(e164: str) -> list[StaffPhone]:
-    """Every registration of the number, each marked `active_now` by the one rule of what
-    an active phone is (registry.selectors.phones_active_now)."""
-    return list(
-        StaffPhone.objects.filter(number=e164)
-        .select_related("staff", "carrier")
-        .annotate(active_now=Exists(phones_active_now().filter(pk=OuterRef("pk"))))
-        .order_by("carrier__name", "staff__employee_code")
+        .order_by()
+        .values_list(
+            Value("hotline", text),
+            F("carrier__slug"),
+            F("carrier__name"),
+            Value(0, number),
+            Value("", text),
+            Value("", text),
+            Value(True, boolean),
+            Value(0, number),
+        )
     )
-
-
-def report_count(e164: str) -> int:
-    """Distinct reporters of the number, leaving out reports rejected as spam and those made
-    before a superuser last cleared the number."""
+    phones = (
+        StaffPhone.objects.filter(number=e164)
+        .order_by()
+        .values_list(
+            Value("phone", text),
+            F("carrier__slug"),
+            F("carrier__name"),
+            F("staff_id"),
+            F("staff__employee_code"),
+            F("staff__full_name"),
+            # The one rule of what an active phone is: registry.selectors.phones_active_now.
+            Exists(phones_active_now(today).filter(pk=OuterRef("pk"))),
+            Value(0, number),
+        )
+    )
     cleared = NumberClearance.objects.filter(number=e164, cleared_at__gte=OuterRef("created_at"))
-    return (
+    reports = (
         ScamReport.objects.filter(number=e164)
         .exclude(status=ScamReport.Status.REJECTED)
         .exclude(Exists(cleared))
-        .aggregate(reporters=Count("reporter", distinct=True))["reporters"]
+        .order_by()
+        .values("number")
+        .annotate(reporters=Count("reporter", distinct=True))
+        .values_list(
+            Value("reports", text),
+            Value("", text),
+            Value("", text),
+            Value(0, number),
+            Value("", text),
+            Value("", text),
+            Value(True, boolean),
+            F("reporters"),
+        )
+    )
+    return hotlines.union(phones, reports, all=True)
+
+
+_NUMBER_PLACEHOLDER = "+0number-placeholder"
+
+
+@lru_cache(maxsize=2)
+def _number_facts_sql(today: date) -> tuple[str, tuple, list[int]]:
+    """The query compiled once a day: Django takes longer to compile this UNION than
+    PostgreSQL takes to run it. Where the placeholder stands in the parameters, the number
+    goes."""
+    sql, params = _number_facts_queryset(_NUMBER_PLACEHOLDER, today).query.sql_with_params()
+    return sql, params, [i for i, value in enumerate(params) if value == _NUMBER_PLACEHOLDER]
+
+
+def number_facts(e164: str) -> NumberFacts:
+    """Everything the verdict needs to know of a number, in ONE query: a lookup that misses
+    the cache makes a single round trip to the database."""
+    sql, params, number_at = _number_facts_sql(timezone.localdate())
+    params = list(params)
+    for index in number_at:
+        params[index] = e164
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    hotline_carriers, registrations, report_count = {}, [], 0
+    for kind, slug, name, staff, code, full_name, active, reporters in rows:
+        if kind == "hotline":
+            hotline_carriers[slug] = name
+        elif kind == "phone":
+            registrations.append(Registration(slug, name, staff, code, full_name, active))
+        else:
+            report_count = reporters
+    registrations.sort(key=lambda r: (r.carrier_name, r.employee_code))
+    return NumberFacts(
+        [{"slug": slug, "name": name} for slug, name in sorted(hotline_carriers.items())],
+        registrations,
+        report_count,
     )

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import ratelimit
+from config import cache, ratelimit
 from config.celery import enqueue_on_commit
 from config.rates import parse_rate
 from registry import freshness, phones
@@ -56,19 +55,17 @@ def mask_name(full_name: str) -> str:
 def _compute_number_verdict(e164: str) -> dict:
     """status, carriers, staff and report_count of a number: the part of a verdict that
     depends on the number alone, and so can be cached per number."""
-    report_count = selectors.report_count(e164)
+    facts = selectors.number_facts(e164)
     verdict = {
         "status": UNKNOWN,
         "carriers": [],
         "staff": [],
-        "report_count": report_count,
+        "report_count": facts.report_count,
         "staff_ids": [],
     }
-    official = selectors.hotline_carriers(e164)
-    if official:
-        return {**verdict, "status": OFFICIAL, "carriers": official}
-    registrations = selectors.registrations(e164)
-    active = [phone for phone in registrations if phone.active_now]
+    if facts.hotline_carriers:
+        return {**verdict, "status": OFFICIAL, "carriers": facts.hotline_carriers}
+    active = [registration for registration in facts.registrations if registration.active_now]
     if active:
         return {
             **verdict,
@@ -76,34 +73,42 @@ def _compute_number_verdict(e164: str) -> dict:
             "carriers": _distinct_carriers(active),
             "staff": [
                 {
-                    "carrier": phone.carrier.slug,
-                    "display_name": mask_name(phone.staff.full_name),
-                    "employee_code": phone.staff.employee_code,
+                    "carrier": registration.carrier_slug,
+                    "display_name": mask_name(registration.full_name),
+                    "employee_code": registration.employee_code,
                 }
-                for phone in active
+                for registration in active
             ],
-            "staff_ids": [phone.staff_id for phone in active],
+            "staff_ids": [registration.staff_id for registration in active],
         }
-    if registrations:
-        return {**verdict, "status": REVOKED, "carriers": _distinct_carriers(registrations)}
-    if report_count >= settings.REPORT_THRESHOLD:
+    if facts.registrations:
+        return {**verdict, "status": REVOKED, "carriers": _distinct_carriers(facts.registrations)}
+    if facts.report_count >= settings.REPORT_THRESHOLD:
         return {**verdict, "status": REPORTED}
     return verdict
 
 
 def _distinct_carriers(registrations) -> list[dict]:
-    carriers = {phone.carrier.slug: phone.carrier.name for phone in registrations}
+    carriers = {r.carrier_slug: r.carrier_name for r in registrations}
     return [{"slug": slug, "name": name} for slug, name in carriers.items()]
 
 
-def number_verdict(e164: str) -> dict:
-    """The cached number verdict; registry.freshness drops it on every write that changes it."""
+def number_verdict(e164: str, prefetched: dict | None = None) -> dict:
+    """The cached number verdict; registry.freshness drops it on every write that changes it.
+    `prefetched`: cache values the caller already fetched (a missing key is a known miss)."""
     key = verdict_key(e164)
-    verdict = cache.get(key)
+    verdict = prefetched.get(key) if prefetched is not None else cache.get(key)
     if verdict is None:
         verdict = _compute_number_verdict(e164)
         cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
     return verdict
+
+
+def normalized_or_none(raw) -> str | None:
+    try:
+        return phones.normalize(raw)
+    except phones.InvalidPhoneNumber:
+        return None
 
 
 def _normalize(raw, field: str) -> str:
@@ -144,14 +149,20 @@ class Lookup:
     recipient_phone: str | None = None
 
 
-def verify(number: str, lookup: Lookup | None = None, *, with_receipt: bool = False) -> dict:
+def verify(
+    number: str,
+    lookup: Lookup | None = None,
+    *,
+    with_details: bool = False,
+    prefetched: dict | None = None,
+) -> dict:
     """The verdict on `number`, as the API and the web page show it.
 
-    With `with_receipt` (a POST verification) it also answers `assignment` and
-    `calling_now`, and carries a signed receipt of the answer."""
+    With `with_details` (a verification with a parcel and the recipient's number) it also
+    answers `assignment` and `calling_now`."""
     lookup = lookup or Lookup()
     e164 = _normalize(number, "number")
-    verdict = number_verdict(e164)
+    verdict = number_verdict(e164, prefetched)
     staff_ids = verdict["staff_ids"]
     answer = {
         "number": e164,
@@ -159,13 +170,13 @@ def verify(number: str, lookup: Lookup | None = None, *, with_receipt: bool = Fa
         "carriers": verdict["carriers"],
         "staff": verdict["staff"],
         "report_count": verdict["report_count"],
-        "checked_at": timezone.now(),
+        "checked_at": timezone.localtime(),
         "claimed_carrier": _claimed(lookup.claimed_carrier, e164)
         if lookup.claimed_carrier
         else None,
     }
     _record_lookup(answer)
-    if not with_receipt:
+    if not with_details:
         return answer
 
     answer["assignment"] = None
@@ -193,8 +204,12 @@ def verify(number: str, lookup: Lookup | None = None, *, with_receipt: bool = Fa
                 expires_at__gt=timezone.now(),
             ).exists()
         )
-    answer["receipt"] = receipts.sign(receipt_claims(answer))
     return answer
+
+
+def receipt_for(answer: dict) -> str:
+    """The signed receipt of a verification's answer (a compact JWS)."""
+    return receipts.sign(receipt_claims(answer))
 
 
 def _record_lookup(answer: dict) -> None:

@@ -1,15 +1,13 @@
 """Lookup counts for the carrier dashboard, kept as counters in the cache so that a lookup
-writes no database row; `rollup` copies them into DailyLookupStat (a beat job)."""
+writes no database row and costs no round trip of its own (the increments ride along with
+the next request's, config.cache.add_later); the rollup beat job copies them into
+DailyLookupStat."""
 
-import logging
 from datetime import date, timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
-
-KEEP_SECONDS = 3 * 86400  # the rollup runs often; counters outlive a day's end comfortably
+from config import cache
 
 
 def counter_key(day: date, carrier_slug: str, outcome: str) -> str:
@@ -17,12 +15,7 @@ def counter_key(day: date, carrier_slug: str, outcome: str) -> str:
 
 
 def count(carrier_slug: str, outcome: str) -> None:
-    key = counter_key(timezone.localdate(), carrier_slug, outcome)
-    try:
-        cache.add(key, 0, KEEP_SECONDS)
-        cache.incr(key)
-    except Exception:  # noqa: BLE001  statistics never fail a lookup
-        logger.warning("cache unavailable: a lookup was not counted")
+    cache.add_later(counter_key(timezone.localdate(), carrier_slug, outcome))
 
 
 def read(days: list[date], carrier_slugs: list[str], outcomes: list[str]) -> dict[tuple, int]:
@@ -32,7 +25,7 @@ def read(days: list[date], carrier_slugs: list[str], outcomes: list[str]) -> dic
         for slug in carrier_slugs
         for outcome in outcomes
     }
-    found = cache.get_many(list(keys))
+    found, _counts = cache.fetch(list(keys), [])  # also sends this process's pending counts
     return {keys[key]: value for key, value in found.items()}
 
 

@@ -86,7 +86,7 @@ def home(request):
         recipient_phone=data["recipient_phone"].strip() or None,
     )
     try:
-        answer = services.verify(data["number"], lookup, with_receipt=True)
+        answer = services.verify(data["number"], lookup, with_details=True)
     except RegistryError as exc:
         field = exc.details.get("field", "number")
         # The service's message starts with the API's field name ("number: …"); the page

@@ -397,6 +397,7 @@ def test_an_operator_sees_only_their_models_in_the_index(client, world, bob):
         "StaffMember",
         "StaffPhone",
         "DeliveryAssignment",
+        "StaffImport",
     }
 
 

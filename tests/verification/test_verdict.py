@@ -173,29 +173,29 @@ class TestAssignmentAndCallingNow:
         return "VN123"
 
     def test_the_assigned_staff_phone_matches_the_parcel(self, parcel):
-        answer = verify("0988 111 222", Lookup(tracking_code=parcel), with_receipt=True)
+        answer = verify("0988 111 222", Lookup(tracking_code=parcel), with_details=True)
         assert answer["assignment"] == {"tracking_code": "VN123", "matches": True}
 
     def test_another_staff_phone_does_not_match(self, parcel, carrier_a):
         registry_services.staff_upsert(
             carrier=carrier_a, employee_code="A2", full_name="Other", phone_numbers=["0977 000 111"]
         )
-        answer = verify("0977000111", Lookup(tracking_code=parcel), with_receipt=True)
+        answer = verify("0977000111", Lookup(tracking_code=parcel), with_details=True)
         assert answer["assignment"]["matches"] is False
 
     def test_an_unknown_tracking_code_answers_false_not_not_found(self, staff_a):
-        answer = verify("0912345678", Lookup(tracking_code="NOPE"), with_receipt=True)
+        answer = verify("0912345678", Lookup(tracking_code="NOPE"), with_details=True)
         assert answer["assignment"] == {"tracking_code": "NOPE", "matches": False}
 
     def test_a_delivered_parcel_no_longer_matches(self, parcel, staff_a):
         registry_services.assignment_upsert(
             carrier=staff_a.carrier, tracking_code=parcel, staff=staff_a, status="delivered"
         )
-        answer = verify("0912345678", Lookup(tracking_code=parcel), with_receipt=True)
+        answer = verify("0912345678", Lookup(tracking_code=parcel), with_details=True)
         assert answer["assignment"]["matches"] is False
 
     def test_without_options_assignment_and_calling_now_are_null(self, staff_a):
-        answer = verify("0912345678", with_receipt=True)
+        answer = verify("0912345678", with_details=True)
         assert answer["assignment"] is None and answer["calling_now"] is None
 
     def test_calling_now_needs_an_announced_call_to_this_recipient(self, staff_a):
@@ -206,19 +206,19 @@ class TestAssignmentAndCallingNow:
             recipient_phone="0901 000 999",
         )
         assert (
-            verify("0912345678", Lookup(recipient_phone="0901000999"), with_receipt=True)[
+            verify("0912345678", Lookup(recipient_phone="0901000999"), with_details=True)[
                 "calling_now"
             ]
             is True
         )
         assert (
-            verify("0912345678", Lookup(recipient_phone="0901000888"), with_receipt=True)[
+            verify("0912345678", Lookup(recipient_phone="0901000888"), with_details=True)[
                 "calling_now"
             ]
             is False
         )
         assert (
-            verify("0988111222", Lookup(recipient_phone="0901000999"), with_receipt=True)[
+            verify("0988111222", Lookup(recipient_phone="0901000999"), with_details=True)[
                 "calling_now"
             ]
             is False
@@ -233,7 +233,7 @@ class TestAssignmentAndCallingNow:
         )
         CallIntent.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
         assert (
-            verify("0912345678", Lookup(recipient_phone="0901000999"), with_receipt=True)[
+            verify("0912345678", Lookup(recipient_phone="0901000999"), with_details=True)[
                 "calling_now"
             ]
             is False
@@ -248,7 +248,7 @@ class TestAssignmentAndCallingNow:
         )
         registry_services.staff_revoke(staff=staff_a)
         assert (
-            verify("0912345678", Lookup(recipient_phone="0901000999"), with_receipt=True)[
+            verify("0912345678", Lookup(recipient_phone="0901000999"), with_details=True)[
                 "calling_now"
             ]
             is False
@@ -256,7 +256,7 @@ class TestAssignmentAndCallingNow:
 
     def test_an_invalid_recipient_phone_is_refused_naming_the_field(self, staff_a):
         with pytest.raises(RegistryError) as caught:
-            verify("0912345678", Lookup(recipient_phone="abc"), with_receipt=True)
+            verify("0912345678", Lookup(recipient_phone="abc"), with_details=True)
         assert caught.value.code == "invalid_number"
         assert caught.value.details["field"] == "recipient_phone"
 
@@ -267,6 +267,12 @@ class TestFreshness:
     def _warm(self, number):
         verify(number)
         verify(number)  # second one from the cache
+
+    @pytest.mark.parametrize("number", ["0912345678", "19001111", "0901111222"])
+    def test_a_cache_miss_costs_one_query(self, staff_a, report, number, django_assert_num_queries):
+        report("+84912345678", "r1")
+        with django_assert_num_queries(1):
+            assert verify(number)["status"] in {"verified", "official", "unknown"}
 
     def test_a_cached_verdict_costs_no_query(self, staff_a, django_assert_num_queries):
         verify("0912345678")

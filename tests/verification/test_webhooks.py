@@ -177,3 +177,29 @@ def test_a_failed_delivery_can_be_sent_again_from_the_admin(
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and len(receiver.received) == 1
     registry_services.carrier_save(slug="alpha-post", name="Alpha Post")
+
+
+def test_a_superuser_configures_the_webhook_in_the_admin_and_operators_never_see_the_secret(
+    client, root, alice, carrier_a
+):
+    client.force_login(root)
+    response = client.post(
+        f"/admin/registry/carrier/{carrier_a.pk}/change/",
+        {
+            "name": "Alpha Post",
+            "is_active": "on",
+            "webhook_url": "https://alpha.example/hooks",
+            "webhook_secret": "top-secret-value",
+            "channels-TOTAL_FORMS": "0",
+            "channels-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    carrier_a.refresh_from_db()
+    assert (carrier_a.webhook_url, carrier_a.webhook_secret) == (
+        "https://alpha.example/hooks",
+        "top-secret-value",
+    )
+    client.force_login(alice)
+    page = client.get(f"/admin/registry/carrier/{carrier_a.pk}/change/").content.decode()
+    assert "top-secret-value" not in page and "alpha.example/hooks" in page

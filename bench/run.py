@@ -1,0 +1,335 @@
+"""The benchmark: seed PostgreSQL at scale, serve with gunicorn under production settings,
+drive load with wrk, and compare each case with a ceiling (/healthz) measured in the same
+session, alternating, over several rounds. Prints a table and writes it as JSON.
+
+    make bench                 # full: 1,000,000 phones, 10,000,000 assignments
+    make bench ARGS="--scale 0.1"
+    make bench-smoke           # every case for a few seconds on a small seed (CI)
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import seed as seeding  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+PYTHON = sys.executable
+PORT = 8099
+BASE = f"http://127.0.0.1:{PORT}"
+CASES = ["hot", "cold", "verify", "ingest", "page"]
+TARGETS = {"hot": 0.50, "cold": 0.30, "verify": 0.30, "page": 0.25}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def server_env(database_url: str, redis_url: str) -> dict:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_ALLOW")},
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PII_HMAC_KEY": "bench-pii-key",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        # The limits are exercised (every request counts) but never reached.
+        "API_RATE_LIMIT": "100000000/min",
+        "WEB_RATE_LIMIT": "100000000/min",
+        "ACCESS_LOG": "0",
+        "LOG_LEVEL": "WARNING",
+        "BIND": f"127.0.0.1:{PORT}",
+        "WEB_CONCURRENCY": "2",
+        "RECEIPT_KEY_FILE": str(BENCH_DIR / "results" / "receipt-key.pem"),
+    }
+
+
+def manage(env: dict, *args: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def ensure_database(database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Server:
+    def __init__(self, env: dict):
+        self.env = env
+        self.process = None
+
+    def __enter__(self):
+        self.process = subprocess.Popen(  # noqa: S603
+            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{BASE}/healthz", timeout=1).read()  # noqa: S310
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    stderr = self.process.stderr.read().decode()[-3000:]
+                    raise SystemExit(f"gunicorn exited: {stderr}") from None
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+    def worker_rss_mb(self) -> list[float]:
+        children = subprocess.run(  # noqa: S603
+            ["pgrep", "-P", str(self.process.pid)],
+            capture_output=True,
+            text=True,  # noqa: S607
+        ).stdout.split()
+        sizes = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+            sizes.append(round(kb / 1024, 1))
+        return sizes
+
+    def __exit__(self, *exc):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def wrk(case: str, seconds: float, connections: int, threads: int, env: dict) -> dict:
+    time.sleep(1)  # let the previous run's last requests drain out of the workers
+    result = subprocess.run(  # noqa: S603
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "--latency",  # noqa: S607
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH_DIR / "wrk" / f"{case}.lua"),
+            BASE,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    match = re.search(r"BENCH_JSON (\{.*\})", result.stdout)
+    if not match:
+        raise SystemExit(f"wrk {case} printed no summary:\n{result.stdout}\n{result.stderr}")
+    data = json.loads(match.group(1))
+    seconds_run = data["duration_us"] / 1e6
+    return {
+        "rps": data["requests"] / seconds_run,
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": data["errors"] + data["http_errors"],
+        "requests": data["requests"],
+    }
+
+
+def prepare(env: dict) -> dict:
+    """Keys, static files, warm hot numbers, a CSRF token for the page case."""
+    partner = manage(env, "create_api_key", "bench-partner").strip().splitlines()[-1]
+    carrier = manage(env, "create_api_key", "bench-dispatch", "--carrier", "bench-00")
+    carrier = carrier.strip().splitlines()[-1]
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"{BASE}/").read().decode()  # noqa: S310
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    cookie = next(c.value for c in jar if c.name == "csrftoken")
+    return {
+        "BENCH_KEY": partner,
+        "BENCH_CARRIER_KEY": carrier,
+        "BENCH_CSRF_TOKEN": token,
+        "BENCH_CSRF_COOKIE": cookie,
+    }
+
+
+def warm_hot_numbers(key: str) -> None:
+    for k in range(64):
+        request = urllib.request.Request(
+            f"{BASE}/api/v1/numbers/+8491{k:07d}/", headers={"Authorization": f"Api-Key {key}"}
+        )
+        urllib.request.urlopen(request).read()  # noqa: S310
+
+
+def measure(cases, rounds, seconds, connections, threads, env) -> dict:
+    """Each round runs, for each case, the ceiling and then the case: a noisy moment of the
+    machine hits both sides of a ratio."""
+    samples = {case: [] for case in cases}
+    for round_no in range(1, rounds + 1):
+        for case in cases:
+            ceiling = wrk("ceiling", seconds, connections, threads, env)
+            if case == "hot":
+                warm_hot_numbers(env["BENCH_KEY"])
+            result = wrk(case, seconds, connections, threads, env)
+            result["ceiling_rps"] = ceiling["rps"]
+            result["ratio"] = result["rps"] / ceiling["rps"]
+            samples[case].append(result)
+            log(
+                f"round {round_no} {case:7s} {result['rps']:9.1f} req/s  ceiling "
+                f"{ceiling['rps']:9.1f}  ratio {result['ratio']:.2f}  p99 {result['p99_ms']:.1f} ms"
+                f"  errors {result['errors']}"
+            )
+    return {case: summarise(values) for case, values in samples.items()}
+
+
+def summarise(values: list[dict]) -> dict:
+    median = lambda key: statistics.median(v[key] for v in values)  # noqa: E731
+    return {
+        "rps": median("rps"),
+        "ceiling_rps": median("ceiling_rps"),
+        "ratio": median("ratio"),
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "errors": sum(v["errors"] for v in values),
+        "rounds": len(values),
+    }
+
+
+def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int]]:
+    database_url = f"{args.database}_{str(scale).replace('.', '_')}"
+    ensure_database(database_url)
+    env = server_env(database_url, redis_url)
+    log(f"== scale {scale}: {database_url}")
+    manage(env, "migrate", "--noinput", "-v0")
+    phones, assignments = seeding.sizes(scale)
+    started = time.monotonic()
+    seeding.seed(database_url, phones, assignments, log=log)
+    log(f"seed: done in {time.monotonic() - started:.0f} s")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)  # noqa: S603,S607
+    with Server(env) as server:
+        wrk_env = {
+            **os.environ,
+            **prepare(env),
+            "BENCH_DIR": str(BENCH_DIR),
+            "BENCH_PHONES": str(phones),
+            "BENCH_ASSIGNMENTS": str(assignments),
+        }
+        cases = args.cases if scale == args.scale else ["cold"]
+        results = measure(
+            cases, args.rounds, args.duration, args.connections, args.threads, wrk_env
+        )
+        return results, server.worker_rss_mb(), (phones, assignments)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M phones, 10M assignments")
+    parser.add_argument("--smoke", action="store_true", help="small seed, a few seconds a case")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cases", nargs="+", default=CASES, choices=CASES)
+    parser.add_argument("--no-flatness", action="store_true", help="skip the 1%% seed comparison")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench"
+        ),
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+    )
+    args = parser.parse_args()
+    if args.smoke:
+        args.scale, args.duration, args.rounds, args.no_flatness = 0.001, 2.0, 1, True
+    (BENCH_DIR / "results").mkdir(exist_ok=True)
+
+    results, rss, (phones, assignments) = run_scale(args.scale, args, args.redis)
+    flatness = None
+    if not args.no_flatness:
+        small, _rss, _sizes = run_scale(round(args.scale / 100, 6), args, args.redis)
+        flatness = {
+            "small_ratio": small["cold"]["ratio"],
+            "full_ratio": results["cold"]["ratio"],
+            "flatness": results["cold"]["ratio"] / small["cold"]["ratio"],
+        }
+    if "ingest" in results:
+        results["ingest"]["items_per_s"] = results["ingest"]["rps"] * 1000
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scale": args.scale,
+        "phones": phones,
+        "assignments": assignments,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "cases": results,
+        "flatness": flatness,
+        "worker_rss_mb": rss,
+    }
+    print_table(report)
+    path = BENCH_DIR / "results" / f"bench-{'smoke' if args.smoke else args.scale}.json"
+    path.write_text(json.dumps(report, indent=2))
+    log(f"written: {path}")
+    if any(case["errors"] for case in results.values()):
+        raise SystemExit("some requests failed: see the errors column")
+
+
+def print_table(report: dict) -> None:
+    print(
+        f"\n{report['phones']:,} phones, {report['assignments']:,} assignments, "
+        f"{report['connections']} connections, "
+        f"{report['rounds']} rounds of {report['duration_s']:g} s"
+    )
+    print(
+        f"{'case':8s} {'req/s':>9s} {'ceiling':>9s} {'ratio':>6s} {'target':>7s} "
+        f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s}"
+    )
+    for name, case in report["cases"].items():
+        target = TARGETS.get(name)
+        print(
+            f"{name:8s} {case['rps']:9.1f} {case['ceiling_rps']:9.1f} {case['ratio']:6.2f} "
+            f"{f'≥{target:.2f}' if target else '':>7s} {case['p50_ms']:7.1f} "
+            f"{case['p99_ms']:7.1f} {case['errors']:6d}"
+        )
+    if "ingest" in report["cases"]:
+        print(f"ingest: {report['cases']['ingest']['items_per_s']:,.0f} items/s (target ≥ 10,000)")
+    if report["flatness"]:
+        print(
+            "flatness: cold ratio at full seed / at 1% seed = "
+            f"{report['flatness']['flatness']:.2f} (target ≥ 0.90)"
+        )
+    print(f"gunicorn workers resident: {report['worker_rss_mb']} MB (target < 150 each)")
+
+
+if __name__ == "__main__":
+    main()

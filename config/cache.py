@@ -1,0 +1,151 @@
+"""The cache as the request path uses it.
+
+Two things Django's cache API does not give us:
+- several reads and counter increments in ONE round trip to Redis (a pipeline): the lookup
+  path reads the API key's entry and the number's verdict and counts the rate limit at once;
+- an outage that degrades instead of failing: with Redis down, reads miss (the caller falls
+  back to the database), writes are dropped, and rate limits count in this process instead
+  of switching off.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+_local_lock = threading.Lock()
+_local_counts: dict[str, tuple[int, float]] = {}  # window key -> (count, expires at)
+_pending_increments: Counter = Counter()  # counters to add on the next round trip
+_pending_lock = threading.Lock()
+
+
+def _warn(exc: Exception) -> None:
+    logger.warning("cache unavailable (%s): degraded", type(exc).__name__)
+
+
+def get(key: str, default=None):
+    try:
+        return cache.get(key, default)
+    except Exception as exc:  # noqa: BLE001  any cache failure is a miss
+        _warn(exc)
+        return default
+
+
+def set(key: str, value, timeout: int) -> None:  # noqa: A001
+    try:
+        cache.set(key, value, timeout)
+    except Exception as exc:  # noqa: BLE001
+        _warn(exc)
+
+
+def delete_many(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except Exception as exc:  # noqa: BLE001
+        _warn(exc)
+
+
+def add_later(key: str, amount: int = 1) -> None:
+    """Add to a counter on the next round trip this process makes (statistics that must not
+    cost a round trip of their own)."""
+    with _pending_lock:
+        _pending_increments[key] += amount
+
+
+def _take_pending() -> Counter:
+    global _pending_increments
+    with _pending_lock:
+        pending, _pending_increments = _pending_increments, Counter()
+    return pending
+
+
+def _local_hit(key: str, ttl: int) -> int:
+    now = time.monotonic()
+    with _local_lock:
+        if len(_local_counts) > 10_000:
+            for stale in [k for k, (_c, until) in _local_counts.items() if until < now]:
+                del _local_counts[stale]
+        count, until = _local_counts.get(key, (0, now + ttl))
+        if until < now:
+            count, until = 0, now + ttl
+        _local_counts[key] = (count + 1, until)
+        return count + 1
+
+
+COUNTER_TTL = 3 * 86400
+
+
+def fetch(keys: list[str], counters: list[tuple[str, int]]) -> tuple[dict, dict]:
+    """Values of `keys` (missing ones left out), and each counter's value after adding one
+    (`counters` are (key, ttl): the key expires ttl seconds after its first count). One
+    round trip on Redis; pending `add_later` counters ride along."""
+    try:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            return _fetch_redis(backend, keys, counters)
+        return _fetch_generic(keys, counters)
+    except Exception as exc:  # noqa: BLE001
+        _warn(exc)
+        return {}, {key: _local_hit(key, ttl) for key, ttl in counters}
+
+
+def _fetch_generic(keys, counters):
+    for key, amount in _take_pending().items():
+        cache.add(key, 0, COUNTER_TTL)
+        cache.incr(key, amount)
+    values = cache.get_many(keys) if keys else {}
+    counts = {}
+    for key, ttl in counters:
+        cache.add(key, 0, ttl)
+        try:
+            counts[key] = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, ttl)
+            counts[key] = 1
+    return values, counts
+
+
+def _fetch_redis(backend: RedisCache, keys, counters):
+    # Django's RedisCache has no pipeline: use its client, key names and serializer so that
+    # what we read and write here is what cache.get/set see.
+    client = backend._cache.get_client(write=True)  # noqa: SLF001
+    pipe = client.pipeline(transaction=False)
+    # Pending counters first, so that a read in the same trip sees them.
+    pending = _take_pending()
+    for key, amount in pending.items():
+        name = cache.make_and_validate_key(key)
+        pipe.set(name, 0, ex=COUNTER_TTL, nx=True)
+        pipe.incrby(name, amount)
+    for key in keys:
+        pipe.get(cache.make_and_validate_key(key))
+    for key, ttl in counters:
+        name = cache.make_and_validate_key(key)
+        pipe.set(name, 0, ex=ttl, nx=True)
+        pipe.incr(name)
+    try:
+        replies = pipe.execute()[2 * len(pending) :]
+    except Exception:
+        with _pending_lock:  # put the statistics back for the next try
+            _pending_increments.update(pending)
+        raise
+    values = {
+        key: backend._cache._serializer.loads(raw)  # noqa: SLF001
+        for key, raw in zip(keys, replies[: len(keys)], strict=True)
+        if raw is not None
+    }
+    increments = replies[len(keys) :]
+    counts = {key: int(increments[2 * i + 1]) for i, (key, _ttl) in enumerate(counters)}
+    return values, counts
+
+
+def clear() -> None:
+    """Empty the cache and this process's own counters (tests start from nothing)."""
+    _take_pending()
+    with _local_lock:
+        _local_counts.clear()
+    cache.clear()
