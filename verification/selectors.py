@@ -16,15 +16,16 @@ from django.db.models import (
     OuterRef,
     Value,
 )
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from config import cache
 from registry import phones
 from registry.freshness import CARRIERS_KEY
-from registry.models import Carrier, OfficialChannel, StaffPhone
+from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
 from registry.selectors import phones_active_now
 
-from .models import NumberClearance, ScamReport
+from .models import CallIntent, NumberClearance, ScamReport
 
 DIRECTORY_SECONDS = 300
 
@@ -173,3 +174,60 @@ def number_facts(e164: str) -> NumberFacts:
         registrations,
         report_count,
     )
+
+
+_TRACKING_PLACEHOLDER = "+0tracking-placeholder"
+_DIGEST_PLACEHOLDER = "+0digest-placeholder"
+OPEN_ASSIGNMENT = [DeliveryAssignment.Status.PENDING, DeliveryAssignment.Status.OUT_FOR_DELIVERY]
+
+
+@lru_cache(maxsize=2)
+def _parcel_and_call_sql(today: date) -> tuple[str, tuple, dict[str, list[int]]]:
+    """Is the parcel open and assigned to a staff member whose active phone is the number?
+    Has that staff phone announced a call to this recipient, not yet expired? As one UNION,
+    compiled once a day like _number_facts_sql."""
+    staff_of_number = phones_active_now(today).filter(number=_NUMBER_PLACEHOLDER).values("staff_id")
+    text = CharField()
+    assigned = (
+        DeliveryAssignment.objects.filter(
+            tracking_code=_TRACKING_PLACEHOLDER,
+            status__in=OPEN_ASSIGNMENT,
+            staff_id__in=staff_of_number,
+        )
+        .order_by()
+        .values_list(Value("assignment", text))
+    )
+    calling = (
+        CallIntent.objects.filter(
+            phone=_NUMBER_PLACEHOLDER,
+            recipient_digest=_DIGEST_PLACEHOLDER,
+            staff_id__in=staff_of_number,
+            expires_at__gt=Now(),
+        )
+        .order_by()
+        .values_list(Value("call", text))
+    )
+    sql, params = assigned.union(calling, all=True).query.sql_with_params()
+    where = {
+        placeholder: [i for i, value in enumerate(params) if value == placeholder]
+        for placeholder in (_NUMBER_PLACEHOLDER, _TRACKING_PLACEHOLDER, _DIGEST_PLACEHOLDER)
+    }
+    return sql, params, where
+
+
+def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> tuple[bool, bool]:
+    """(the number is the parcel's assigned staff, the staff phone is calling this recipient
+    now): one query. An empty tracking code or digest matches nothing."""
+    sql, params, where = _parcel_and_call_sql(timezone.localdate())
+    params = list(params)
+    for placeholder, value in [
+        (_NUMBER_PLACEHOLDER, e164),
+        (_TRACKING_PLACEHOLDER, tracking_code),
+        (_DIGEST_PLACEHOLDER, digest),
+    ]:
+        for index in where[placeholder]:
+            params[index] = value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        kinds = {kind for (kind,) in cursor.fetchall()}
+    return bool(tracking_code) and "assignment" in kinds, bool(digest) and "call" in kinds

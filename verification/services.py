@@ -21,7 +21,7 @@ from config.rates import parse_rate
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
-from registry.models import Carrier, DeliveryAssignment
+from registry.models import Carrier
 from registry.pii import recipient_digest
 from registry.services import RegistryError
 
@@ -43,7 +43,6 @@ OFFICIAL, VERIFIED, REVOKED, REPORTED, UNKNOWN = (
     "unknown",
 )
 STATUSES = [OFFICIAL, VERIFIED, REVOKED, REPORTED, UNKNOWN]
-OPEN_ASSIGNMENT = [DeliveryAssignment.Status.PENDING, DeliveryAssignment.Status.OUT_FOR_DELIVERY]
 
 
 def mask_name(full_name: str) -> str:
@@ -179,31 +178,23 @@ def verify(
     if not with_details:
         return answer
 
-    answer["assignment"] = None
-    if lookup.tracking_code:
-        answer["assignment"] = {
-            "tracking_code": lookup.tracking_code,
-            # An unknown tracking code answers false like a mismatch: nothing tells whether
-            # the parcel exists.
-            "matches": bool(staff_ids)
-            and DeliveryAssignment.objects.filter(
-                tracking_code=lookup.tracking_code,
-                staff_id__in=staff_ids,
-                status__in=OPEN_ASSIGNMENT,
-            ).exists(),
-        }
-    answer["calling_now"] = None
+    digest = None
     if lookup.recipient_phone:
         digest = recipient_digest(_normalize(lookup.recipient_phone, "recipient_phone"))
-        answer["calling_now"] = (
-            bool(staff_ids)
-            and CallIntent.objects.filter(
-                phone=e164,
-                recipient_digest=digest,
-                staff_id__in=staff_ids,
-                expires_at__gt=timezone.now(),
-            ).exists()
+    assigned, calling = False, False
+    if staff_ids and (lookup.tracking_code or digest):
+        # One query for both answers, and only for a registered staff number.
+        assigned, calling = selectors.parcel_and_call(
+            e164, tracking_code=lookup.tracking_code or "", digest=digest or ""
         )
+    answer["assignment"] = (
+        # An unknown tracking code answers false like a mismatch: nothing tells whether the
+        # parcel exists.
+        {"tracking_code": lookup.tracking_code, "matches": assigned}
+        if lookup.tracking_code
+        else None
+    )
+    answer["calling_now"] = calling if digest else None
     return answer
 
 

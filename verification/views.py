@@ -11,10 +11,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from config import ratelimit
+from config import cache, ratelimit
 from config.rates import parse_rate
 from registry import phones
 from registry.access import access_can_use_registry_admin, access_carriers_for_user
+from registry.freshness import verdict_key
 from registry.services import RegistryError
 
 from . import dashboard as dashboard_data
@@ -49,19 +50,18 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, carrier_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["claimed_carrier"].choices = [("", _("They did not say / I don't know"))] + [
-            (entry["slug"], entry["name"]) for entry in selectors.carrier_directory()
-        ]
+        self.fields["claimed_carrier"].choices = carrier_choices or _carrier_choices()
 
 
-def _rate_limited(request):
-    retry_after = ratelimit.hit(
-        f"web:{ratelimit.client_ip(request)}", parse_rate(settings.WEB_RATE_LIMIT)
-    )
-    if not retry_after:
-        return None
+def _carrier_choices() -> list[tuple[str, str]]:
+    return [("", _("They did not say / I don't know"))] + [
+        (entry["slug"], entry["name"]) for entry in selectors.carrier_directory()
+    ]
+
+
+def _too_many(request, retry_after: int):
     response = render(
         request, "verification/rate_limited.html", {"retry_after": retry_after}, status=429
     )
@@ -73,10 +73,17 @@ def _rate_limited(request):
 def home(request):
     if request.method == "GET":
         return render(request, "verification/home.html", {"form": LookupForm()})
-    limited = _rate_limited(request)
-    if limited:
-        return limited
-    form = LookupForm(request.POST)
+    # One round trip to the cache for the per-IP limit and the number's cached verdict.
+    window = ratelimit.Window.now(
+        f"web:{ratelimit.client_ip(request)}", parse_rate(settings.WEB_RATE_LIMIT)
+    )
+    e164 = services.normalized_or_none(request.POST.get("number"))
+    prefetched, counts = cache.fetch([verdict_key(e164)] if e164 else [], [window.counter])
+    retry_after = window.retry_after(counts[window.key])
+    if retry_after:
+        return _too_many(request, retry_after)
+    choices = _carrier_choices()
+    form = LookupForm(request.POST, carrier_choices=choices)
     if not form.is_valid():
         return render(request, "verification/home.html", {"form": form}, status=400)
     data = form.cleaned_data
@@ -86,7 +93,7 @@ def home(request):
         recipient_phone=data["recipient_phone"].strip() or None,
     )
     try:
-        answer = services.verify(data["number"], lookup, with_details=True)
+        answer = services.verify(data["number"], lookup, with_details=True, prefetched=prefetched)
     except RegistryError as exc:
         field = exc.details.get("field", "number")
         # The service's message starts with the API's field name ("number: …"); the page
@@ -98,7 +105,9 @@ def home(request):
         request,
         "verification/home.html",
         {
-            "form": LookupForm(initial={"claimed_carrier": data["claimed_carrier"]}),
+            "form": LookupForm(
+                initial={"claimed_carrier": data["claimed_carrier"]}, carrier_choices=choices
+            ),
             "answer": answer,
             # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
             "number_display": phones.display(answer["number"]),
@@ -150,11 +159,7 @@ def report(request):
             reporter_kind="ip", reporter_id=ratelimit.client_ip(request), **form.cleaned_data
         )
     except ratelimit.RateLimited as exc:
-        response = render(
-            request, "verification/rate_limited.html", {"retry_after": exc.retry_after}, status=429
-        )
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return _too_many(request, exc.retry_after)
     except RegistryError as exc:
         form.add_error(exc.details.get("field", "number"), exc.message)
         return render(request, "verification/report.html", {"form": form}, status=400)
