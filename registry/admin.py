@@ -526,8 +526,27 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
         self._set_status(request, queryset, StaffMember.Status.ACTIVE, _("%(count)d reactivated."))
 
 
+class ReadOnlyForOperators(NotFoundOutsideScope, admin.ModelAdmin):
+    """Rows written by services only: viewable by operators (scoped) and superusers."""
+
+    def has_module_permission(self, request):
+        return access_can_use_registry_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access_can_use_registry_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(StaffImport)
-class StaffImportAdmin(NotFoundOutsideScope, admin.ModelAdmin):
+class StaffImportAdmin(ReadOnlyForOperators):
     """Staff files imported in the background: their progress while they run, then their
     report. Written by registry.services only; operators see their own carrier's."""
 
@@ -552,21 +571,6 @@ class StaffImportAdmin(NotFoundOutsideScope, admin.ModelAdmin):
     def get_queryset(self, request):
         imports = super().get_queryset(request).select_related("carrier", "uploaded_by")
         return access_scope(imports.defer("content"), request.user)
-
-    def has_module_permission(self, request):
-        return access_can_use_registry_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return access_can_use_registry_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         staff_import = self.get_object(request, unquote(object_id))

@@ -5,29 +5,10 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from registry.access import access_can_use_registry_admin, access_scope, access_scope_reports
-from registry.admin import HistoryNeedsPermission, NotFoundOutsideScope
+from registry.admin import HistoryNeedsPermission, ReadOnlyForOperators
 
 from . import services
 from .models import ImpersonationAlert, NumberClearance, ScamReport, ScamWarning, WebhookDelivery
-
-
-class ReadOnlyForOperators(NotFoundOutsideScope, admin.ModelAdmin):
-    """Rows written by services only: viewable by operators (scoped) and superusers."""
-
-    def has_module_permission(self, request):
-        return access_can_use_registry_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return access_can_use_registry_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ScamReport)
