@@ -119,7 +119,7 @@ def _normalize(raw, field: str) -> str:
         ) from None
 
 
-def _claimed(slug: str, e164: str) -> dict:
+def _claimed(slug: str, verdict: dict) -> dict:
     entry = selectors.carrier_in_directory(slug)
     if entry is None:
         raise RegistryError(
@@ -130,7 +130,7 @@ def _claimed(slug: str, e164: str) -> dict:
     return {
         "slug": entry["slug"],
         "name": entry["name"],
-        "matches": _number_is_of(e164, slug),
+        "matches": _verdict_is_of(verdict, slug),
         "hotlines": [
             {"number": channel["value"], "display": channel["display"]}
             for channel in entry["channels"]
@@ -170,7 +170,7 @@ def verify(
         "staff": verdict["staff"],
         "report_count": verdict["report_count"],
         "checked_at": timezone.localtime(),
-        "claimed_carrier": _claimed(lookup.claimed_carrier, e164)
+        "claimed_carrier": _claimed(lookup.claimed_carrier, verdict)
         if lookup.claimed_carrier
         else None,
     }
@@ -308,14 +308,16 @@ def report_submit(
     _validate_report(report)
     with transaction.atomic():
         report.save()
-        if claimed_carrier is not None and not _number_is_of(report.number, claimed_carrier.slug):
+        if claimed_carrier is not None and not _verdict_is_of(
+            number_verdict(report.number), claimed_carrier.slug
+        ):
             alert_record(carrier=claimed_carrier, number=report.number, source="report")
     freshness.numbers_changed([report.number])
     return report
 
 
-def _number_is_of(e164: str, carrier_slug: str) -> bool:
-    verdict = number_verdict(e164)
+def _verdict_is_of(verdict: dict, carrier_slug: str) -> bool:
+    """The number is this carrier's: an official channel of it, or its staff's now."""
     return verdict["status"] in (OFFICIAL, VERIFIED) and any(
         carrier["slug"] == carrier_slug for carrier in verdict["carriers"]
     )
