@@ -5,6 +5,8 @@ Keys come from RECEIPT_SIGNING_KEY (a PEM, or a path to one); the previous key f
 RECEIPT_PREVIOUS_KEY stays in the JWKS so receipts signed before a rotation still verify.
 The embedded default generates a key on first use into var/receipt-signing-key.pem."""
 
+import os
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -24,12 +26,21 @@ def _read_pem(value: str) -> str:
 
 
 def _generated_key() -> ECKey:
+    """The embedded default's key, made on first use. Several processes (gunicorn workers)
+    may get here at once: each writes its own candidate, and an atomic link makes the first
+    one the key of all of them."""
     path = Path(settings.RECEIPT_KEY_FILE)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        pem = ECKey.generate_key("P-256").as_pem(private=True)
-        path.touch(mode=0o600)
-        path.write_bytes(pem)
+        candidate = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        candidate.write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process was first: its key is the key
+        finally:
+            candidate.unlink()
     return ECKey.import_key(path.read_text())
 
 

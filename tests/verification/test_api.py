@@ -319,3 +319,13 @@ def test_anonymous_clients_of_the_open_endpoints_are_limited_per_ip(client, db):
     assert statuses == [200, 200, 200, 429]
     other_ip = client.get("/api/v1/carriers/", REMOTE_ADDR="10.9.9.9")
     assert other_ip.status_code == 200
+
+
+def test_workers_starting_together_all_sign_with_the_same_generated_key(tmp_path, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.RECEIPT_KEY_FILE = str(tmp_path / "var" / "receipt-key.pem")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        kids = set(pool.map(lambda _: receipts._generated_key().thumbprint(), range(16)))
+    assert len(kids) == 1
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["receipt-key.pem"]
