@@ -119,14 +119,18 @@ def _normalize(raw, field: str) -> str:
         ) from None
 
 
+def _unknown_carrier(slug: str) -> RegistryError:
+    return RegistryError(
+        "unknown_carrier",
+        _("No active carrier with this slug: %s") % slug[:50],
+        {"field": "claimed_carrier"},
+    )
+
+
 def _claimed(slug: str, verdict: dict) -> dict:
     entry = selectors.carrier_in_directory(slug)
     if entry is None:
-        raise RegistryError(
-            "unknown_carrier",
-            _("No active carrier with this slug: %s") % slug[:50],
-            {"field": "claimed_carrier"},
-        )
+        raise _unknown_carrier(slug)
     return {
         "slug": entry["slug"],
         "name": entry["name"],
@@ -342,11 +346,7 @@ def report_receive(
     if claimed_carrier:
         carrier = Carrier.objects.filter(slug=claimed_carrier, is_active=True).first()
         if carrier is None:
-            raise RegistryError(
-                "unknown_carrier",
-                _("No active carrier with this slug: %s") % claimed_carrier[:50],
-                {"field": "claimed_carrier"},
-            )
+            raise _unknown_carrier(claimed_carrier)
     return report_submit(
         number=number,
         reporter=reporter,
