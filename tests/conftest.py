@@ -32,7 +32,7 @@ def pytest_runtest_setup(item):
     if reason:
         if IN_CI:
             pytest.fail(f"CI must run every test, but this one {reason}")
-        pytest.skip(reason)  # a missing service (PostgreSQL, Redis, Chromium): never in CI
+        pytest.skip(reason=reason)  # a missing service (PostgreSQL, Redis, Chromium): never in CI
 
 
 def pytest_sessionfinish(session, exitstatus):
