@@ -240,6 +240,11 @@ WEB_RATE_LIMIT = env_rate("WEB_RATE_LIMIT", "20/min")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", default=3, minimum=1)
 RETENTION_DAYS = env_int("RETENTION_DAYS", default=90, minimum=1)
+# How long the rest is kept (verification.services.records_purge, registry history_purge).
+REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", default=365, minimum=1)
+ALERT_RETENTION_DAYS = env_int("ALERT_RETENTION_DAYS", default=180, minimum=1)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, minimum=1)
+HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", default=730, minimum=1)
 CALL_INTENT_TTL_SECONDS = env_int("CALL_INTENT_TTL_SECONDS", default=15 * 60, minimum=1)
 
 # Secure by default whenever DEBUG is off; each can be turned down for a plain-HTTP test host.
@@ -328,9 +333,14 @@ CELERY_BEAT_SCHEDULE = {
         ("rollup-lookup-stats", "rollup_lookup_stats", 300.0),
         ("expire-call-intents", "expire_call_intents", 300.0),
         ("purge-recipient-digests", "purge_recipient_digests", 3600.0),
+        ("purge-expired-records", "purge_expired_records", 3600.0),
     ]
 }
 CELERY_BEAT_SCHEDULE["sweep-pending-staff-imports"] = {
     "task": "registry.tasks.sweep_pending_staff_imports",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["purge-old-history"] = {
+    "task": "registry.tasks.purge_old_history",
+    "schedule": 3600.0,
 }

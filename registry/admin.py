@@ -255,9 +255,21 @@ class CarrierAdmin(CarrierScopedLogAdmin):
 
 @admin.register(OfficialChannel)
 class OfficialChannelAdmin(CarrierScopedLogAdmin):
+    """Official channels are what the public trusts most: registry operators (superusers)
+    write them, a carrier's operators read theirs."""
+
     list_display = ["carrier", "kind", "value", "label"]
     list_filter = ["kind"]
     search_fields = ["value", "label"]
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         services.channel_save(

@@ -100,3 +100,27 @@ def display(e164: str) -> str:
     if phonenumbers.region_code_for_number(parsed) == DEFAULT_REGION:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# Nine digits or more, single separators between them: every Vietnamese mobile and landline
+# in any usual writing, and not the amounts, dates and short codes a scam report also holds.
+_NUMBER_IN_TEXT = re.compile(r"\+?\d(?:[\s.\-()]{0,2}\d){8,}")
+VISIBLE_DIGITS = 3
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Free text (a scam report's description) with every phone number in it masked but its
+    last three digits: `0912 345 678` → `**** *** 678`. Written by a recipient, it may hold
+    their own number or a neighbour's, which the registry must not keep."""
+
+    def mask(match: re.Match) -> str:
+        run = match.group()
+        hidden = sum(char.isdigit() for char in run) - VISIBLE_DIGITS
+        masked = []
+        for char in run:
+            if char.isdigit() and hidden > 0:
+                char, hidden = "*", hidden - 1
+            masked.append(char)
+        return "".join(masked)
+
+    return _NUMBER_IN_TEXT.sub(mask, text)

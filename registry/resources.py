@@ -102,7 +102,7 @@ def _row_error(exc: services.RegistryError) -> ValidationError:
             "reason": exc.details.get("reason", ""),
         }
         return ValidationError({"phones": ValidationError(message, code=exc.code)})
-    if exc.code == "phone_in_use":
+    if exc.code in ("phone_in_use", "number_is_hotline"):
         return ValidationError({"phones": ValidationError(exc.message, code=exc.code)})
     if exc.code == "invalid" and exc.details.get("fields"):
         return ValidationError(

@@ -4,10 +4,10 @@ import logging
 from datetime import date, datetime
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from .models import Carrier, StaffImport, StaffMember, StaffPhone
+from .models import Carrier, OfficialChannel, StaffImport, StaffMember, StaffPhone
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +64,41 @@ def staff_imports_stalled(*, since: datetime) -> list[int]:
         if entry is None or entry["at"] < since.timestamp():
             stalled.append(import_id)
     return stalled
+
+
+def hotlines_of_several_carriers() -> dict[str, list[str]]:
+    """{hotline: [carrier slugs]} for hotlines held by more than one carrier: rows written
+    before a hotline belonged to one carrier only (services._refuse_as_hotline)."""
+    hotlines = OfficialChannel.objects.filter(kind=OfficialChannel.Kind.HOTLINE)
+    shared = (
+        hotlines.values("value")
+        .annotate(carriers=Count("carrier", distinct=True))
+        .filter(carriers__gt=1)
+        .values_list("value", flat=True)
+    )
+    return _slugs_by_number(hotlines.filter(value__in=list(shared)), "value")
+
+
+def hotlines_that_are_staff_phones() -> dict[str, dict[str, list[str]]]:
+    """{number: {"hotline_of": [slugs], "staff_phone_of": [slugs]}} for numbers that are both
+    a hotline and an active staff phone."""
+    hotlines = OfficialChannel.objects.filter(kind=OfficialChannel.Kind.HOTLINE)
+    staff_phones = StaffPhone.objects.filter(
+        status=StaffPhone.Status.ACTIVE, number__in=hotlines.values("value")
+    )
+    staff_of = _slugs_by_number(staff_phones, "number")
+    hotline_of = _slugs_by_number(hotlines.filter(value__in=list(staff_of)), "value")
+    return {
+        number: {"hotline_of": hotline_of.get(number, []), "staff_phone_of": slugs}
+        for number, slugs in sorted(staff_of.items())
+    }
+
+
+def _slugs_by_number(queryset, number_field: str) -> dict[str, list[str]]:
+    slugs: dict[str, list[str]] = {}
+    for number, slug in queryset.order_by(number_field, "carrier__slug").values_list(
+        number_field, "carrier__slug"
+    ):
+        if slug not in slugs.setdefault(number, []):
+            slugs[number].append(slug)
+    return slugs

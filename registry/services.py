@@ -85,6 +85,8 @@ def carrier_save(
     `is_active=None` and `webhook=None` (URL, secret) leave an existing carrier's as they are."""
     numbers = [_normalize_phone(raw) for raw in hotlines]
     carrier = Carrier.objects.filter(slug=slug).first()
+    for number in numbers:
+        _refuse_as_hotline(number, carrier)
     created = carrier is None
     if created:
         carrier = Carrier(slug=slug)
@@ -124,6 +126,7 @@ def channel_save(
     """Add a channel, or change `channel`. A hotline's value is stored as E.164."""
     if kind == OfficialChannel.Kind.HOTLINE:
         value = _normalize_phone(value)
+        _refuse_as_hotline(value, carrier)
     channel = channel or OfficialChannel()
     channel.carrier, channel.kind, channel.value, channel.label = (
         carrier,
@@ -144,6 +147,46 @@ def channel_save(
     return channel
 
 
+def _refuse_as_hotline(number: str, carrier: Carrier | None) -> None:
+    """A hotline belongs to one carrier, and is never a staff phone: otherwise a carrier
+    could make another's shipper, or another's hotline, answer "official hotline of" itself."""
+    owner = (
+        OfficialChannel.objects.filter(kind=OfficialChannel.Kind.HOTLINE, value=number)
+        .exclude(carrier=carrier)
+        .values_list("carrier__name", flat=True)
+        .first()
+    )
+    if owner is not None:
+        raise RegistryError(
+            "hotline_taken",
+            _("%(number)s is already a hotline of %(carrier)s.")
+            % {"number": phones.display(number), "carrier": owner},
+            {"number": number},
+        )
+    if StaffPhone.objects.filter(number=number, status=StaffPhone.Status.ACTIVE).exists():
+        raise RegistryError(
+            "number_is_staff_phone",
+            _("%(number)s is an active staff phone: a hotline cannot be a staff phone.")
+            % {"number": phones.display(number)},
+            {"number": number},
+        )
+
+
+def _refuse_hotlines_as_staff_phones(numbers: list[str]) -> None:
+    hotlines = sorted(
+        OfficialChannel.objects.filter(
+            kind=OfficialChannel.Kind.HOTLINE, value__in=numbers
+        ).values_list("value", flat=True)
+    )
+    if hotlines:
+        raise RegistryError(
+            "number_is_hotline",
+            _("%(numbers)s is an official hotline: a hotline cannot be a staff phone.")
+            % {"numbers": ", ".join(phones.display(number) for number in hotlines)},
+            {"numbers": hotlines},
+        )
+
+
 def channel_delete(*, channel: OfficialChannel) -> None:
     _channel_changed([channel.value])
     channel.delete()
@@ -154,11 +197,12 @@ def _channel_changed(values: list[str]) -> None:
     freshness.numbers_changed(values)  # a hotline's value is its number
 
 
+# Official channels are the registry operators' (superusers'): an operator sees theirs only.
 OPERATOR_PERMISSIONS = [
     (model, action)
-    for model in ("staffmember", "staffphone", "deliveryassignment", "officialchannel")
+    for model in ("staffmember", "staffphone", "deliveryassignment")
     for action in ("view", "add", "change")
-] + [("officialchannel", "delete"), ("carrier", "view")]
+] + [("officialchannel", "view"), ("carrier", "view")]
 
 
 @transaction.atomic
@@ -230,6 +274,7 @@ def _staff_changed(staff: StaffMember) -> None:
 
 
 def _replace_phones(staff: StaffMember, numbers: list[str]) -> None:
+    _refuse_hotlines_as_staff_phones(numbers)
     taken = _numbers_active_elsewhere(staff.carrier, numbers, staff)
     if taken:
         raise RegistryError(
@@ -240,6 +285,7 @@ def _replace_phones(staff: StaffMember, numbers: list[str]) -> None:
         )
     current = {phone.number: phone for phone in staff.phones.order_by("-created_at")}
     _revoke_phones(staff.phones.filter(status=StaffPhone.Status.ACTIVE).exclude(number__in=numbers))
+    enrolled = []
     for number in numbers:
         phone = current.get(number)
         if phone is None:
@@ -248,6 +294,29 @@ def _replace_phones(staff: StaffMember, numbers: list[str]) -> None:
         elif phone.status != StaffPhone.Status.ACTIVE:
             phone.status, phone.revoked_at = StaffPhone.Status.ACTIVE, None
             phone.save(update_fields=["status", "revoked_at"])
+        else:
+            continue
+        enrolled.append(number)
+    _tell_carriers_sharing(staff.carrier, enrolled)
+
+
+def _tell_carriers_sharing(carrier: Carrier, numbers: list[str]) -> None:
+    """One shipper may work for several carriers, so a number may be active at two; but the
+    carrier that had it first must know that another now vouches for it too."""
+    if not numbers:
+        return
+    # Alerts are the verification app's; imported here to keep the apps' modules acyclic.
+    from verification.services import alert_shared_number
+
+    shared = (
+        selectors.phones_active_now()
+        .filter(number__in=numbers)
+        .exclude(carrier=carrier)
+        .select_related("carrier")
+        .order_by("carrier__name", "number")
+    )
+    for phone in shared:
+        alert_shared_number(carrier=phone.carrier, number=phone.number, shared_with=carrier)
 
 
 def _revoke_phones(phones_qs) -> None:
@@ -288,6 +357,7 @@ def phone_add(
     valid_until: date | None = None,
 ) -> StaffPhone:
     e164 = _normalize_phone(number)
+    _refuse_hotlines_as_staff_phones([e164])
     if _numbers_active_elsewhere(staff.carrier, [e164]):
         raise RegistryError(
             "phone_in_use",
@@ -303,6 +373,7 @@ def phone_add(
     )
     _validate(phone, exclude=["staff", "carrier"])
     phone.save()
+    _tell_carriers_sharing(staff.carrier, [phone.number])
     freshness.numbers_changed([phone.number])
     return phone
 
@@ -550,6 +621,17 @@ def assignments_purge_recipient_digests(*, older_than_days: int) -> int:
         .exclude(recipient_digest="")
         .update(recipient_digest="")
     )
+
+
+def history_purge(*, older_than_days: int) -> int:
+    """Retention of the change history of staff and phones: records older than
+    `older_than_days` go (the rows themselves stay). Running it twice changes nothing more."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    for model in (StaffMember, StaffPhone):
+        count, _by_model = model.history.filter(history_date__lt=cutoff).delete()
+        deleted += count
+    return deleted
 
 
 # Staff files too long for a request (the admin's import, registry.resources), imported by a

@@ -31,3 +31,8 @@ def sweep_pending_staff_imports() -> int:
     for import_id in import_ids:
         import_staff_file.delay(import_id)
     return len(import_ids)
+
+
+@shared_task(acks_late=True)
+def purge_old_history() -> int:
+    return services.history_purge(older_than_days=settings.HISTORY_RETENTION_DAYS)

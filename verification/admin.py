@@ -101,8 +101,18 @@ class ScamWarningAdmin(SuperuserOnly):
 
 @admin.register(ImpersonationAlert)
 class ImpersonationAlertAdmin(ReadOnlyForOperators):
-    list_display = ["number", "carrier", "day", "lookups", "reports", "first_source", "last_seen"]
-    list_filter = ["day", "first_source"]
+    list_display = [
+        "number",
+        "kind",
+        "carrier",
+        "other_carrier",
+        "day",
+        "lookups",
+        "reports",
+        "first_source",
+        "last_seen",
+    ]
+    list_filter = ["kind", "day", "first_source"]
     search_fields = ["number"]
 
     def get_queryset(self, request):

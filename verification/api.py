@@ -64,7 +64,12 @@ class VerdictOut(serializers.Serializer):
 
 class AssignmentOut(serializers.Serializer):
     tracking_code = serializers.CharField()
-    matches = serializers.BooleanField()
+    matches = serializers.BooleanField(
+        help_text="the number is the staff assigned to this parcel by the parcel's carrier"
+    )
+    carrier = serializers.CharField(
+        allow_null=True, help_text="slug of the carrier whose parcel matched; null if none"
+    )
 
 
 class VerificationOut(VerdictOut):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from registry.models import Carrier
 
 from . import stats
-from .models import DailyLookupStat, ScamReport, WebhookDelivery
+from .models import DailyLookupStat, ImpersonationAlert, ScamReport, WebhookDelivery
 
 DAYS = 30
 SERIES = [
@@ -64,6 +64,13 @@ def series(carrier: Carrier, today: date | None = None) -> dict:
         "reports": [reports.get(day, 0) for day in days],
         "alerts_delivered": [delivered.get(day, 0) for day in days],
         "top_numbers": list(top),
+        "shared_numbers": list(
+            ImpersonationAlert.objects.filter(
+                carrier=carrier, kind=ImpersonationAlert.Kind.SHARED_NUMBER
+            )
+            .select_related("other_carrier")
+            .order_by("-first_seen")[:50]
+        ),
     }
 
 

@@ -119,18 +119,38 @@ class ScamWarning(models.Model):
 
 
 class ImpersonationAlert(models.Model):
-    """Someone said a caller claimed this carrier, from a number that is not the carrier's.
-    One row per carrier and number and day: a campaign of a thousand calls is one alert that
-    counts a thousand, not a thousand webhooks."""
+    """What a carrier must know about its numbers.
+
+    `impersonation`: someone said a caller claimed this carrier, from a number that is not
+    the carrier's. One row per carrier and number and day: a campaign of a thousand calls is
+    one alert that counts a thousand, not a thousand webhooks.
+    `shared_number`: another carrier (`other_carrier`) registered one of this carrier's
+    active staff numbers as its own staff phone. One row per number and pair of carriers."""
+
+    class Kind(models.TextChoices):
+        IMPERSONATION = "impersonation", _("Impersonation")
+        SHARED_NUMBER = "shared_number", _("Number shared with another carrier")
 
     class Source(models.TextChoices):
         LOOKUP = "lookup", _("Lookup")
         REPORT = "report", _("Scam report")
+        REGISTRATION = "registration", _("Registration by another carrier")
 
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Kind.choices, default=Kind.IMPERSONATION
+    )
     carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="alerts")
+    other_carrier = models.ForeignKey(
+        Carrier,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered also by"),
+    )
     number = models.CharField(_("number (E.164)"), max_length=16)
     day = models.DateField(_("day"))
-    first_source = models.CharField(_("first source"), max_length=8, choices=Source.choices)
+    first_source = models.CharField(_("first source"), max_length=12, choices=Source.choices)
     lookups = models.PositiveIntegerField(_("lookups"), default=0)
     reports = models.PositiveIntegerField(_("reports"), default=0)
     first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
@@ -141,7 +161,16 @@ class ImpersonationAlert(models.Model):
         verbose_name = _("impersonation alert")
         verbose_name_plural = _("impersonation alerts")
         constraints = [
-            models.UniqueConstraint(fields=["carrier", "number", "day"], name="alert_once_per_day"),
+            models.UniqueConstraint(
+                fields=["carrier", "number", "day"],
+                condition=models.Q(kind="impersonation"),
+                name="alert_once_per_day",
+            ),
+            models.UniqueConstraint(
+                fields=["carrier", "number", "other_carrier"],
+                condition=models.Q(kind="shared_number"),
+                name="shared_number_alert_once_per_pair",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -181,31 +181,46 @@ _DIGEST_PLACEHOLDER = "+0digest-placeholder"
 OPEN_ASSIGNMENT = [DeliveryAssignment.Status.PENDING, DeliveryAssignment.Status.OUT_FOR_DELIVERY]
 
 
+@dataclass(frozen=True)
+class Proof:
+    """A record that proves something about a staff number: an assignment of a parcel to
+    the staff member, or a call the carrier announced. It counts for its own carrier only."""
+
+    kind: str  # "assignment" or "call"
+    carrier_slug: str
+    carrier_name: str
+    employee_code: str
+
+
 @lru_cache(maxsize=2)
 def _parcel_and_call_sql(today: date) -> tuple[str, tuple, dict[str, list[int]]]:
-    """Is the parcel open and assigned to a staff member whose active phone is the number?
-    Has that staff phone announced a call to this recipient, not yet expired? As one UNION,
-    compiled once a day like _number_facts_sql."""
+    """The open assignments of the parcel to a staff member whose active phone is the
+    number, and that staff phone's unexpired announced calls to this recipient, each made by
+    the staff member's own carrier: as one UNION, compiled once a day like
+    _number_facts_sql."""
     staff_of_number = phones_active_now(today).filter(number=_NUMBER_PLACEHOLDER).values("staff_id")
     text = CharField()
+    columns = [F("carrier__slug"), F("carrier__name"), F("staff__employee_code")]
     assigned = (
         DeliveryAssignment.objects.filter(
             tracking_code=_TRACKING_PLACEHOLDER,
             status__in=OPEN_ASSIGNMENT,
             staff_id__in=staff_of_number,
+            carrier_id=F("staff__carrier_id"),
         )
         .order_by()
-        .values_list(Value("assignment", text))
+        .values_list(Value("assignment", text), *columns)
     )
     calling = (
         CallIntent.objects.filter(
             phone=_NUMBER_PLACEHOLDER,
             recipient_digest=_DIGEST_PLACEHOLDER,
             staff_id__in=staff_of_number,
+            carrier_id=F("staff__carrier_id"),
             expires_at__gt=Now(),
         )
         .order_by()
-        .values_list(Value("call", text))
+        .values_list(Value("call", text), *columns)
     )
     sql, params = assigned.union(calling, all=True).query.sql_with_params()
     where = {
@@ -215,9 +230,9 @@ def _parcel_and_call_sql(today: date) -> tuple[str, tuple, dict[str, list[int]]]
     return sql, params, where
 
 
-def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> tuple[bool, bool]:
-    """(the number is the parcel's assigned staff, the staff phone is calling this recipient
-    now): one query. An empty tracking code or digest matches nothing."""
+def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> list[Proof]:
+    """Every proof about the number for this parcel and this recipient, in one query, sorted
+    by carrier name. An empty tracking code or digest matches nothing."""
     sql, params, where = _parcel_and_call_sql(timezone.localdate())
     params = list(params)
     for placeholder, value in [
@@ -229,5 +244,9 @@ def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> tuple[bool
             params[index] = value
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        kinds = {kind for (kind,) in cursor.fetchall()}
-    return bool(tracking_code) and "assignment" in kinds, bool(digest) and "call" in kinds
+        proofs = [Proof(*row) for row in cursor.fetchall()]
+    asked = {"assignment": bool(tracking_code), "call": bool(digest)}
+    return sorted(
+        (proof for proof in proofs if asked[proof.kind]),
+        key=lambda proof: (proof.carrier_name, proof.employee_code),
+    )

@@ -185,21 +185,75 @@ def verify(
     digest = None
     if lookup.recipient_phone:
         digest = recipient_digest(_normalize(lookup.recipient_phone, "recipient_phone"))
-    assigned, calling = False, False
+    proofs = []
     if staff_ids and (lookup.tracking_code or digest):
         # One query for both answers, and only for a registered staff number.
-        assigned, calling = selectors.parcel_and_call(
+        proofs = selectors.parcel_and_call(
             e164, tracking_code=lookup.tracking_code or "", digest=digest or ""
         )
+    assigned = _proof_of(proofs, "assignment", lookup.claimed_carrier)
+    calling = _proof_of(proofs, "call", lookup.claimed_carrier)
     answer["assignment"] = (
         # An unknown tracking code answers false like a mismatch: nothing tells whether the
         # parcel exists.
-        {"tracking_code": lookup.tracking_code, "matches": assigned}
+        {
+            "tracking_code": lookup.tracking_code,
+            "matches": assigned is not None,
+            "carrier": assigned.carrier_slug if assigned else None,
+        }
         if lookup.tracking_code
         else None
     )
-    answer["calling_now"] = calling if digest else None
+    answer["calling_now"] = calling is not None if digest else None
+    answer["proof"] = _receipt_subject(answer, calling=calling, assigned=assigned)
     return answer
+
+
+def _proof_of(
+    proofs: list[selectors.Proof], kind: str, claimed_carrier: str | None
+) -> selectors.Proof | None:
+    """The first proof of `kind` by carrier name. A proof counts for the carrier that made
+    it only: with a claimed carrier, only that carrier's."""
+    return next(
+        (
+            proof
+            for proof in proofs
+            if proof.kind == kind and claimed_carrier in (None, proof.carrier_slug)
+        ),
+        None,
+    )
+
+
+def _receipt_subject(
+    answer: dict, *, calling: selectors.Proof | None, assigned: selectors.Proof | None
+) -> dict:
+    """The assurance level, in the spirit of STIR/SHAKEN attestation, and the carrier and
+    employee code of the record that gave it: A the carrier says this staff phone is calling
+    this recipient now (its call intent), B the number belongs to the staff assigned to the
+    parcel (its assignment), C a registered staff number only (the claimed carrier's
+    registration when it matches, else the first by carrier name)."""
+    if answer["status"] != VERIFIED:
+        carriers = answer["carriers"]
+        return {
+            "level": "none",
+            "carrier": carriers[0]["slug"] if carriers else None,
+            "employee_code": None,
+        }
+    for level, proof in (("A", calling), ("B", assigned)):
+        if proof is not None:
+            return {
+                "level": level,
+                "carrier": proof.carrier_slug,
+                "employee_code": proof.employee_code,
+            }
+    claimed = (answer["claimed_carrier"] or {}).get("slug")
+    staff = answer["staff"]  # sorted by carrier name
+    registration = next((entry for entry in staff if entry["carrier"] == claimed), staff[0])
+    return {
+        "level": "C",
+        "carrier": registration["carrier"],
+        "employee_code": registration["employee_code"],
+    }
 
 
 def receipt_for(answer: dict) -> str:
@@ -220,35 +274,17 @@ def _record_lookup(answer: dict) -> None:
         alert_record(carrier=carrier, number=answer["number"], source="lookup")
 
 
-def assurance_level(answer: dict) -> str:
-    """In the spirit of STIR/SHAKEN attestation: A the carrier says this staff phone is
-    calling this recipient now, B the number belongs to the staff assigned to the parcel,
-    C a registered staff number only."""
-    if answer["status"] != VERIFIED:
-        return "none"
-    if answer.get("calling_now"):
-        return "A"
-    if (answer.get("assignment") or {}).get("matches"):
-        return "B"
-    return "C"
-
-
 def receipt_claims(answer: dict) -> dict:
-    """What a receipt repeats of an answer. Recipient data never enters it."""
-    claimed = answer["claimed_carrier"]
-    staff = sorted(
-        answer["staff"], key=lambda entry: entry["carrier"] != (claimed or {}).get("slug")
-    )
-    carriers = answer["carriers"]
-    assignment = answer.get("assignment")
+    """What a receipt repeats of a verification's answer. Recipient data never enters it."""
+    assignment = answer["assignment"]
     return {
         "number": answer["number"],
         "status": answer["status"],
-        "carrier": staff[0]["carrier"] if staff else (carriers[0]["slug"] if carriers else None),
-        "employee_code": staff[0]["employee_code"] if staff else None,
+        "carrier": answer["proof"]["carrier"],
+        "employee_code": answer["proof"]["employee_code"],
         "assignment_matches": assignment["matches"] if assignment else None,
-        "calling_now": answer.get("calling_now"),
-        "level": assurance_level(answer),
+        "calling_now": answer["calling_now"],
+        "level": answer["proof"]["level"],
     }
 
 
@@ -307,7 +343,7 @@ def report_submit(
         reporter=reporter,
         claimed_carrier=claimed_carrier,
         channel=channel,
-        description=description.strip(),
+        description=phones.mask_numbers_in_text(description.strip()),
     )
     _validate_report(report)
     with transaction.atomic():
@@ -400,7 +436,10 @@ def number_clear(*, number: str, reason: str, user) -> NumberClearance:
     return clearance
 
 
-ALERT_EVENT = "impersonation.detected"
+ALERT_EVENTS = {
+    ImpersonationAlert.Kind.IMPERSONATION: "impersonation.detected",
+    ImpersonationAlert.Kind.SHARED_NUMBER: "shared_number",
+}
 
 
 @transaction.atomic
@@ -410,6 +449,7 @@ def alert_record(*, carrier: Carrier, number: str, source: str) -> Impersonation
     only count, so a campaign does not flood the carrier."""
     counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
     alert, created = ImpersonationAlert.objects.get_or_create(
+        kind=ImpersonationAlert.Kind.IMPERSONATION,
         carrier=carrier,
         number=number,
         day=timezone.localdate(),
@@ -425,6 +465,25 @@ def alert_record(*, carrier: Carrier, number: str, source: str) -> Impersonation
     return alert
 
 
+@transaction.atomic
+def alert_shared_number(*, carrier: Carrier, number: str, shared_with: Carrier):
+    """`shared_with` registered `number`, active at `carrier`, as its own staff phone: tell
+    `carrier` once for this number and pair of carriers (in the admin, and by webhook)."""
+    alert, created = ImpersonationAlert.objects.get_or_create(
+        kind=ImpersonationAlert.Kind.SHARED_NUMBER,
+        carrier=carrier,
+        number=number,
+        other_carrier=shared_with,
+        defaults={
+            "day": timezone.localdate(),
+            "first_source": ImpersonationAlert.Source.REGISTRATION,
+        },
+    )
+    if created and carrier.webhook_url:
+        webhook_enqueue(alert=alert)
+    return alert
+
+
 def webhook_enqueue(*, alert: ImpersonationAlert) -> WebhookDelivery:
     from .tasks import deliver_webhook
 
@@ -433,13 +492,15 @@ def webhook_enqueue(*, alert: ImpersonationAlert) -> WebhookDelivery:
     )
     delivery.payload = {
         "id": str(delivery.event_id),
-        "type": ALERT_EVENT,
+        "type": ALERT_EVENTS[alert.kind],
         "carrier": alert.carrier.slug,
         "number": alert.number,
         "first_source": alert.first_source,
         "day": alert.day.isoformat(),
         "created_at": delivery.created_at.isoformat(),
     }
+    if alert.other_carrier is not None:
+        delivery.payload["shared_with"] = alert.other_carrier.slug
     delivery.save(update_fields=["payload"])
     enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery
@@ -500,6 +561,30 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
             delivery.status = WebhookDelivery.Status.FAILED
     delivery.save(update_fields=["status", "delivered_at", "last_error"])
     return delivery
+
+
+def records_purge() -> dict[str, int]:
+    """Retention: scam reports after REPORT_RETENTION_DAYS, alerts not seen for
+    ALERT_RETENTION_DAYS, webhook deliveries done with (delivered or failed) after
+    WEBHOOK_DELIVERY_RETENTION_DAYS. Running it twice changes nothing more."""
+    now = timezone.now()
+    reports = ScamReport.objects.filter(
+        created_at__lt=now - timedelta(days=settings.REPORT_RETENTION_DAYS)
+    )
+    numbers = set(reports.values_list("number", flat=True))
+    deleted_reports, _by_model = reports.delete()
+    freshness.numbers_changed(numbers)  # their report counts change
+    deliveries = WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.PENDING).filter(
+        created_at__lt=now - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    )
+    deleted_deliveries, _by_model = deliveries.delete()
+    # An alert goes with its deliveries, except one still being tried (the sweep needs it).
+    alerts = ImpersonationAlert.objects.filter(
+        last_seen__lt=now - timedelta(days=settings.ALERT_RETENTION_DAYS)
+    ).exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+    deleted_alerts = alerts.count()
+    alerts.delete()
+    return {"reports": deleted_reports, "alerts": deleted_alerts, "deliveries": deleted_deliveries}
 
 
 def stats_rollup(*, days) -> int:

@@ -55,3 +55,8 @@ def purge_recipient_digests() -> int:
     return registry_services.assignments_purge_recipient_digests(
         older_than_days=settings.RETENTION_DAYS
     )
+
+
+@shared_task(acks_late=True)
+def purge_expired_records() -> dict[str, int]:
+    return services.records_purge()

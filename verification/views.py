@@ -212,5 +212,6 @@ def dashboard(request):
         "first_day": data["days"][0],
         "last_day": data["days"][-1],
         "top_numbers": data["top_numbers"],
+        "shared_numbers": data["shared_numbers"],
     }
     return render(request, "admin/verification/dashboard.html", context)

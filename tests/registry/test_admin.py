@@ -224,7 +224,7 @@ def test_bob_cannot_change_an_a_row_by_a_forged_post(client, world, root, bob, m
 
 def test_bob_is_not_offered_a_staff_or_carrier_in_add_forms(client, world, staff_a, staff_b, bob):
     login(client, bob)
-    for model in ("staffmember", "officialchannel", "deliveryassignment"):
+    for model in ("staffmember", "deliveryassignment"):
         response = client.get(url(model, "add"))
         assert response.status_code == 200
         form = response.context["adminform"].form
@@ -301,14 +301,15 @@ def test_a_forged_assignment_naming_carrier_a_goes_to_b(client, world, carrier_a
     assert DeliveryAssignment.objects.get(tracking_code="TRK-X").carrier == staff_b.carrier
 
 
-def test_a_forged_channel_naming_carrier_a_goes_to_b(client, world, carrier_a, carrier_b, bob):
+def test_bob_cannot_add_a_channel_even_naming_his_own_carrier(client, world, carrier_b, bob):
+    """Official channels are the registry operators': an operator only reads them."""
     login(client, bob)
     response = client.post(
         url("officialchannel", "add"),
-        {"carrier": str(carrier_a.pk), "kind": "website", "value": "https://forged.example"},
+        {"carrier": str(carrier_b.pk), "kind": "website", "value": "https://forged.example"},
     )
-    assert response.status_code == 302
-    assert OfficialChannel.objects.get(value="https://forged.example").carrier == carrier_b
+    assert response.status_code == 403
+    assert not OfficialChannel.objects.filter(value="https://forged.example").exists()
 
 
 def test_a_forged_inline_row_cannot_revoke_an_a_phone(client, world, staff_a, staff_b, bob):
@@ -706,28 +707,39 @@ def test_root_cannot_assign_a_parcel_of_a_to_staff_of_b(client, world, carrier_a
     assert not DeliveryAssignment.objects.filter(tracking_code="TRK-A-9").exists()
 
 
-def test_an_invalid_hotline_is_a_form_error(client, world, alice):
-    response = login(client, alice).post(
-        url("officialchannel", "add"), {"kind": "hotline", "value": "not a number"}
+def test_bob_cannot_enrol_a_hotline_as_a_staff_phone(client, world, carrier_b, bob):
+    response = enrol(
+        login(client, bob), employee_code="B050", full_name="Đường Dây", phones=["1900 1111"]
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors().as_data()
+    assert [error.code for error in errors] == ["number_is_hotline"]
+    assert not StaffMember.objects.filter(employee_code="B050").exists()
+
+
+def test_an_invalid_hotline_is_a_form_error(client, world, carrier_a, root):
+    response = login(client, root).post(
+        url("officialchannel", "add"),
+        {"carrier": str(carrier_a.pk), "kind": "hotline", "value": "not a number"},
     )
     assert response.status_code == 200
     assert not OfficialChannel.objects.filter(value__contains="number").exists()
 
 
-def test_a_hotline_written_differently_is_still_a_duplicate(client, world, carrier_a, alice):
-    response = login(client, alice).post(
-        url("officialchannel", "add"), {"kind": "hotline", "value": "1900 1111"}
+def test_a_hotline_written_differently_is_still_a_duplicate(client, world, carrier_a, root):
+    response = login(client, root).post(
+        url("officialchannel", "add"),
+        {"carrier": str(carrier_a.pk), "kind": "hotline", "value": "1900 1111"},
     )
     assert response.status_code == 200
     assert carrier_a.channels.count() == 1
 
 
-def test_alice_deletes_her_own_channel(client, world, carrier_a, alice):
+def test_root_deletes_a_channel_and_alice_may_not(client, world, carrier_a, alice, root):
     channel = services.channel_save(carrier=carrier_a, kind="website", value="https://a.example")
-    response = login(client, alice).post(
-        url("officialchannel", "delete", channel.pk), {"post": "yes"}
-    )
-    assert response.status_code == 302
+    delete = url("officialchannel", "delete", channel.pk)
+    assert login(client, alice).post(delete, {"post": "yes"}).status_code == 403
+    assert login(client, root).post(delete, {"post": "yes"}).status_code == 302
     assert not OfficialChannel.objects.filter(pk=channel.pk).exists()
 
 

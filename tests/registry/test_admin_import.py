@@ -309,6 +309,14 @@ class TestRowErrors:
         assert row_errors(response) == {1: {"phones": ["phone_in_use"]}}
         assert "+84912345678" in row_messages(response, 1)
 
+    def test_a_hotline_is_refused_as_a_staff_phone(self, login, bob, carrier_a, carrier_b):
+        rows = [["B101", "Đường Dây", "", "", "0977 000 555; 1900 1111"]]
+        response = preview(login(bob), csv_upload(rows), carrier_b)
+
+        assert row_errors(response) == {1: {"phones": ["number_is_hotline"]}}
+        assert "1900 1111" in row_messages(response, 1)
+        assert not StaffMember.objects.filter(employee_code="B101").exists()
+
     def test_one_phone_on_two_rows_of_the_file_is_reported_on_the_second(
         self, login, alice, carrier_a
     ):

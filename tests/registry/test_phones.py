@@ -1,5 +1,6 @@
 import pytest
 
+from registry import phones
 from registry.phones import InvalidPhoneNumber, display, normalize
 
 ACCEPTED = [
@@ -77,3 +78,18 @@ def test_it_displays_vietnamese_numbers_in_national_format():
     assert display("+84912345678") == "0912 345 678"
     assert display("+842439741234") == "024 3974 1234"
     assert display("+442079460958") == "+44 20 7946 0958"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("0912345678", "*******678"),
+        ("gọi 0912 345 678 nhé", "gọi **** *** 678 nhé"),
+        ("+84-912-345-678", "+**-***-***-678"),
+        ("(024) 3825 1234", "(***) **** *234"),
+        ("０９１２３４５６７８", "*******６７８"),  # full-width digits are digits too
+        ("phí 30.000đ ngày 01/12/2026, mã 12345678", "phí 30.000đ ngày 01/12/2026, mã 12345678"),
+    ],
+)
+def test_numbers_in_free_text_keep_only_their_last_three_digits(text, masked):
+    assert phones.mask_numbers_in_text(text) == masked

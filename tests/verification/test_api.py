@@ -155,7 +155,11 @@ class TestVerifications:
         assert response.status_code == 200
         body = response.json()
         assert_matches(schema, "/api/v1/verifications/", "post", 200, body)
-        assert body["assignment"] == {"tracking_code": "VN123", "matches": True}
+        assert body["assignment"] == {
+            "tracking_code": "VN123",
+            "matches": True,
+            "carrier": "alpha-post",
+        }
         assert body["calling_now"] is True
         claims = receipts.verify(body["receipt"])
         assert claims["level"] == "A"
@@ -210,7 +214,7 @@ class TestVerifications:
             partner_key,
             {"number": "0912345678", "tracking_code": "NOPE"},
         ).json()
-        assert body["assignment"] == {"tracking_code": "NOPE", "matches": False}
+        assert body["assignment"] == {"tracking_code": "NOPE", "matches": False, "carrier": None}
 
     @pytest.mark.parametrize(
         ("body", "code"),

@@ -30,6 +30,18 @@ class TestReportsApi:
         assert report.description == "Asked for a 30k shipping fee by QR"
         assert "203.0.113.7" not in report.reporter  # a digest, not the address
 
+    def test_phone_numbers_in_the_description_are_stored_masked(self, client, db):
+        description = (
+            "Gọi từ 0912 345 678, bảo chuyển khoản cho +84 987.654.321 hoặc 01681234567; "
+            "mã đơn SPX2026, phí 30.000đ, ngày 01/12/2026"
+        )
+        assert send(client, description=description).status_code == 201
+        stored = ScamReport.objects.get().description
+        assert stored == (
+            "Gọi từ **** *** 678, bảo chuyển khoản cho +** ***.***.321 hoặc ********567; "
+            "mã đơn SPX2026, phí 30.000đ, ngày 01/12/2026"
+        )
+
     @pytest.mark.django_db(transaction=True)  # the cached verdict is dropped on commit
     def test_distinct_reporters_make_a_number_reported_at_the_threshold(self, client):
         for ip in ["203.0.113.1", "203.0.113.2"]:

@@ -5,10 +5,15 @@ from datetime import timedelta
 from django.utils import timezone
 
 from registry import services as registry_services
-from registry.models import DeliveryAssignment
+from registry.models import DeliveryAssignment, StaffMember
+from registry.tasks import purge_old_history
 from verification import services
-from verification.models import CallIntent
-from verification.tasks import expire_call_intents, purge_recipient_digests
+from verification.models import CallIntent, ImpersonationAlert, ScamReport, WebhookDelivery
+from verification.tasks import (
+    expire_call_intents,
+    purge_expired_records,
+    purge_recipient_digests,
+)
 
 
 def test_expired_call_intents_are_deleted_and_live_ones_kept(staff_a):
@@ -42,3 +47,46 @@ def test_recipient_digests_are_purged_after_the_retention_period(staff_a, settin
     assert purge_recipient_digests.apply().get() == 0
     digests = dict(DeliveryAssignment.objects.values_list("tracking_code", "recipient_digest"))
     assert digests["OLD"] == "" and len(digests["NEW"]) == 64
+
+
+def test_reports_alerts_and_deliveries_are_purged_after_their_retention(staff_a, settings):
+    settings.REPORT_RETENTION_DAYS, settings.ALERT_RETENTION_DAYS = 365, 180
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    carrier, _created = registry_services.carrier_save(
+        slug="alpha-post", name="Alpha Post", webhook=("https://hooks.example/a", "s3cret")
+    )
+    for number in ["0901000001", "0901000002"]:
+        services.report_submit(
+            number=number, reporter="r" * 64, claimed_carrier=carrier, description="x"
+        )
+    old, now = "+84901000001", timezone.now()
+    ScamReport.objects.filter(number=old).update(created_at=now - timedelta(days=366))
+    ImpersonationAlert.objects.filter(number=old).update(last_seen=now - timedelta(days=181))
+    WebhookDelivery.objects.update(
+        status=WebhookDelivery.Status.DELIVERED, created_at=now - timedelta(days=31)
+    )
+    pending_old = WebhookDelivery.objects.create(
+        alert=ImpersonationAlert.objects.exclude(number=old).get(), url="https://h", payload={}
+    )
+    WebhookDelivery.objects.filter(pk=pending_old.pk).update(created_at=now - timedelta(days=31))
+
+    assert purge_expired_records.apply().get() == {"reports": 1, "alerts": 1, "deliveries": 2}
+    assert purge_expired_records.apply().get() == {"reports": 0, "alerts": 0, "deliveries": 0}
+    assert list(ScamReport.objects.values_list("number", flat=True)) == ["+84901000002"]
+    assert list(ImpersonationAlert.objects.values_list("number", flat=True)) == ["+84901000002"]
+    # A delivery still being tried is kept whatever its age: the sweep needs it.
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [pending_old.pk]
+
+
+def test_change_history_is_purged_after_its_retention(staff_a, settings):
+    settings.HISTORY_RETENTION_DAYS = 730
+    registry_services.staff_set_status(staff=staff_a, status="suspended")
+    first = staff_a.history.earliest("history_date")
+    StaffMember.history.filter(pk=first.pk).update(
+        history_date=timezone.now() - timedelta(days=731)
+    )
+    kept = StaffMember.history.count() - 1
+    assert purge_old_history.apply().get() == 1
+    assert purge_old_history.apply().get() == 0
+    assert StaffMember.history.count() == kept
+    assert not StaffMember.history.filter(pk=first.pk).exists()
