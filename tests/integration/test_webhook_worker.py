@@ -47,6 +47,28 @@ def test_an_alert_reaches_the_carrier_webhook_through_the_worker(carrier):
     assert receiver.received[0]["headers"]["X-Registry-Signature"].startswith("t=")
 
 
+def test_a_shared_number_reaches_the_first_carrier_through_the_worker(carrier):
+    """Another carrier enrols gamma's shipper number through the carrier API's service."""
+    registry_services.staff_upsert(
+        carrier=carrier, employee_code="G1", full_name="Lý Văn Hai", phone_numbers=["0977 1234 56"]
+    )
+    other, _ = registry_services.carrier_save(slug="delta-express", name="Delta Express")
+    with WebhookReceiver() as receiver:
+        with_webhook(carrier, receiver.url)
+        registry_services.staff_upsert(
+            carrier=other, employee_code="D1", full_name="Lý Văn Hai", phone_numbers=["0977123456"]
+        )
+        delivery = wait_for(delivery_settled(WebhookDelivery.objects.get().pk))
+    assert delivery.status == "delivered"
+    event = json.loads(receiver.received[0]["body"])
+    assert (event["type"], event["carrier"], event["number"], event["shared_with"]) == (
+        "shared_number",
+        "gamma-post",
+        "+84977123456",
+        "delta-express",
+    )
+
+
 def test_a_rolled_back_alert_is_never_delivered(carrier):
     with WebhookReceiver() as receiver:
         with_webhook(carrier, receiver.url)
