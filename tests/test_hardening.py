@@ -1,0 +1,141 @@
+"""Hardening, round two (issue 14): each row that broke something when tried against the
+production set-up, as a test of the fixed answer through the real HTTP interface."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from registry.models import DeliveryAssignment
+from tests.api_client import assert_error, call, make_key
+
+ASSIGNMENTS = "/api/v1/carrier/assignments/"
+
+
+@pytest.fixture
+def key_a(carrier_a, staff_a):
+    return make_key(carrier_a, "alpha-dispatch")
+
+
+class TestUnknownApiPaths:
+    @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+    def test_a_write_to_an_unknown_api_path_is_the_json_404_not_a_csrf_page(self, db, method):
+        client = Client(enforce_csrf_checks=True)
+        response = getattr(client, method.lower())(
+            "/api/v1/nothing-here/", data="{}", content_type="application/json"
+        )
+        assert_error(response, 404, "not_found")
+
+
+def _item(code, start, end=None):
+    item = {"tracking_code": code, "employee_code": "A001", "window_start": start}
+    if end is not None:
+        item["window_end"] = end
+    return item
+
+
+class TestAssignmentWindows:
+    @pytest.mark.parametrize(
+        "start",
+        [
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01T00:00:00+23:59",
+            "9999-12-31T23:59:59+00:00",
+            "1970-01-01T00:00:00+00:00",
+        ],
+    )
+    def test_a_window_far_from_now_is_invalid_window_and_not_saved(self, client, key_a, start):
+        response = call(client, "POST", ASSIGNMENTS, key_a, {"assignments": [_item("T1", start)]})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["created"] == 0
+        assert [(e["index"], e["code"]) for e in body["errors"]] == [(0, "invalid_window")]
+        assert not DeliveryAssignment.objects.filter(tracking_code="T1").exists()
+
+    def test_a_window_of_this_week_is_taken(self, client, key_a):
+        start = timezone.now() + timedelta(days=2)
+        item = _item("T2", start.isoformat(), (start + timedelta(hours=3)).isoformat())
+        body = call(client, "POST", ASSIGNMENTS, key_a, {"assignments": [item]}).json()
+        assert (body["created"], body["errors"]) == (1, [])
+
+    def test_the_admin_list_answers_after_an_out_of_range_window_was_refused(
+        self, client, key_a, root
+    ):
+        call(
+            client,
+            "POST",
+            ASSIGNMENTS,
+            key_a,
+            {"assignments": [_item("T3", "9999-12-31T23:59:59-23:59")]},
+        )
+        client.force_login(root)
+        assert client.get("/admin/registry/deliveryassignment/").status_code == 200
+
+    def test_the_admin_form_refuses_a_window_far_from_now(self, client, carrier_a, staff_a, root):
+        client.force_login(root)
+        response = client.post(
+            "/admin/registry/deliveryassignment/add/",
+            {
+                "carrier": carrier_a.pk,
+                "tracking_code": "T4",
+                "staff": staff_a.pk,
+                "window_start_0": "2099-12-31",
+                "window_start_1": "23:59:59",
+                "window_end_0": "",
+                "window_end_1": "",
+                "status": "pending",
+                "recipient_phone": "",
+            },
+        )
+        assert response.status_code == 200  # the form again, with the error
+        form = response.context["adminform"].form
+        assert [error.code for error in form.errors.as_data()["__all__"]] == ["invalid_window"]
+        assert not DeliveryAssignment.objects.filter(tracking_code="T4").exists()
+
+
+ADMIN_LISTS = [
+    "/admin/registry/carrier/",
+    "/admin/registry/officialchannel/",
+    "/admin/registry/staffmember/",
+    "/admin/registry/staffphone/",
+    "/admin/registry/deliveryassignment/",
+    "/admin/registry/clientapikey/",
+    "/admin/verification/scamreport/",
+    "/admin/verification/impersonationalert/",
+    "/admin/verification/webhookdelivery/",
+]
+
+
+class TestAdminQueryParameters:
+    @pytest.mark.parametrize("path", ADMIN_LISTS)
+    @pytest.mark.parametrize(
+        "query",
+        ["q=a%00b", "status__exact=%00", "o=1%00", "p=%00", "a%00b=1", "_changelist_filters=%00"],
+    )
+    def test_a_nul_anywhere_in_the_query_is_400(self, client, root, path, query):
+        client.force_login(root)
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400
+
+    @pytest.mark.parametrize("path", ADMIN_LISTS)
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "o=99999",
+            "o=-x.y",
+            "p=-1",
+            "p=99999999999999999999",
+            "carrier__id__exact=abc",
+            "carrier__id__exact=99999999999999999999999",
+            "day__gte=9999-99-99",
+            "reviewed_at__isnull=maybe",
+            "q=" + "x" * 5000,
+            "q=%ED%A0%80",
+            "q=\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+        ],
+    )
+    def test_junk_in_the_query_is_never_a_500(self, client, root, path, query):
+        client.force_login(root)
+        response = client.get(f"{path}?{query}")
+        assert response.status_code in {200, 302, 400, 404}, (query, response.status_code)
