@@ -249,7 +249,9 @@ CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A client can write X-Forwarded-Proto itself: it says "https" only behind proxies that
+# overwrite it (docs/deploy.md), which is what TRUSTED_PROXY_COUNT > 0 declares.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -301,9 +303,41 @@ LOGGING = {
 }
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write around the services
 
-# Signed receipts (verification.receipts): a PEM, or the path of one.
-RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
-RECEIPT_PREVIOUS_KEY = env.str("RECEIPT_PREVIOUS_KEY", default="")
+
+def env_pem_key(name: str, private: bool) -> str:
+    """An EC key as PEM text, from the variable's PEM or the file it names. Read and parsed
+    here, at start-up: a missing or unreadable key used to start a server that said it was
+    ready and then answered every verification with a 500."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return ""
+    if raw.startswith("-----BEGIN"):
+        pem = raw
+    else:
+        try:
+            pem = Path(raw).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ImproperlyConfigured(
+                f"{name}: cannot read {raw!r} ({exc.strerror or exc})"
+            ) from None
+    from joserfc.jwk import ECKey
+
+    try:
+        key = ECKey.import_key(pem)
+    except Exception:  # noqa: BLE001  joserfc raises several kinds for a bad PEM
+        raise ImproperlyConfigured(f"{name} is not an EC key in PEM form") from None
+    if private and not key.is_private:
+        raise ImproperlyConfigured(f"{name} must be a private key: it signs receipts")
+    return pem
+
+
+# Signed receipts (verification.receipts). With DEBUG off the key must be given: several
+# web hosts must sign with one key, and a key generated per host would make receipts
+# verify or not depending on which host signed them and which JWKS a partner cached.
+RECEIPT_SIGNING_KEY = env_pem_key("RECEIPT_SIGNING_KEY", private=True)
+if not RECEIPT_SIGNING_KEY and not DEBUG:
+    raise ImproperlyConfigured("RECEIPT_SIGNING_KEY must be set when DEBUG is off")
+RECEIPT_PREVIOUS_KEY = env_pem_key("RECEIPT_PREVIOUS_KEY", private=False)
 RECEIPT_KEY_FILE = env.str(
     "RECEIPT_KEY_FILE", default=str(BASE_DIR / "var" / "receipt-signing-key.pem")
 )

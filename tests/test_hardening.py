@@ -1,6 +1,8 @@
 """Hardening, round two (issue 14): each row that broke something when tried against the
 production set-up, as a test of the fixed answer through the real HTTP interface."""
 
+import os
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from django.utils import timezone
 
 from registry.models import DeliveryAssignment
 from tests.api_client import assert_error, call, make_key
+from tests.test_settings import manage, receipt_key_pem
 
 ASSIGNMENTS = "/api/v1/carrier/assignments/"
 
@@ -139,3 +142,60 @@ class TestAdminQueryParameters:
         client.force_login(root)
         response = client.get(f"{path}?{query}")
         assert response.status_code in {200, 302, 400, 404}, (query, response.status_code)
+
+
+class TestReceiptKeyAtStartUp:
+    """A server that cannot sign must not start: it used to say it was ready and then answer
+    every verification with a 500."""
+
+    def test_a_key_path_that_does_not_exist_stops_the_process(self, tmp_path):
+        result = manage("check", RECEIPT_SIGNING_KEY=str(tmp_path / "missing.pem"))
+        assert result.returncode != 0 and "RECEIPT_SIGNING_KEY" in result.stderr
+
+    def test_an_unreadable_key_file_stops_the_process(self, tmp_path):
+        path = tmp_path / "key.pem"
+        path.write_text(receipt_key_pem())
+        path.chmod(0)
+        result = manage("check", RECEIPT_SIGNING_KEY=str(path))
+        if os.geteuid() == 0:  # root reads any file: a directory is unreadable as a key
+            result = manage("check", RECEIPT_SIGNING_KEY=str(tmp_path))
+        assert result.returncode != 0 and "RECEIPT_SIGNING_KEY" in result.stderr
+
+    def test_a_file_that_is_no_key_stops_the_process(self, tmp_path):
+        path = tmp_path / "key.pem"
+        path.write_text("not a key")
+        result = manage("check", RECEIPT_SIGNING_KEY=str(path))
+        assert result.returncode != 0 and "RECEIPT_SIGNING_KEY" in result.stderr
+
+    def test_a_public_key_cannot_sign(self, tmp_path):
+        from joserfc.jwk import ECKey
+
+        public = ECKey.import_key(receipt_key_pem()).as_pem(private=False).decode()
+        result = manage("check", RECEIPT_SIGNING_KEY=public)
+        assert result.returncode != 0 and "private" in result.stderr
+
+    def test_production_needs_the_key_set(self):
+        result = manage("check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="h")
+        assert result.returncode != 0 and "RECEIPT_SIGNING_KEY" in result.stderr
+
+    def test_a_readable_key_file_starts(self, tmp_path):
+        path = tmp_path / "key.pem"
+        path.write_text(receipt_key_pem())
+        result = manage("check", RECEIPT_SIGNING_KEY=str(path))
+        assert result.returncode == 0, result.stderr
+
+
+class TestForwardedHeaders:
+    def test_forwarded_proto_is_not_believed_without_a_trusted_proxy(self, client, db, settings):
+        settings.SECURE_HSTS_SECONDS = 3600
+        response = client.get("/healthz", HTTP_X_FORWARDED_PROTO="https")
+        assert response.wsgi_request.is_secure() is False
+        assert "Strict-Transport-Security" not in response.headers
+
+    @pytest.mark.parametrize(("count", "header"), [("0", "None"), ("1", "HTTP_X_FORWARDED_PROTO")])
+    def test_the_proto_header_is_read_only_behind_trusted_proxies(self, count, header):
+        code = (
+            "from django.conf import settings as s; print((s.SECURE_PROXY_SSL_HEADER or [None])[0])"
+        )
+        result = manage("shell", "-v", "0", "-c", code, TRUSTED_PROXY_COUNT=count)
+        assert result.stdout.strip() == header, result.stderr
