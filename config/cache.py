@@ -143,6 +143,38 @@ def _fetch_redis(backend: RedisCache, keys, counters):
     return values, counts
 
 
+# Atomic on the server: a counter taken back to nothing is deleted, not left at zero.
+_UNCOUNT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('DECR', KEYS[1])
+if n <= 0 then redis.call('DEL', KEYS[1]) end
+return n
+"""
+
+
+def uncount(key: str) -> None:
+    """Take back one count of a `fetch` counter; a counter back at zero is removed, so that
+    counts taken back leave no key behind."""
+    with _local_lock:
+        if key in _local_counts:
+            count, until = _local_counts[key]
+            if count <= 1:
+                del _local_counts[key]
+            else:
+                _local_counts[key] = (count - 1, until)
+    try:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            client = backend._cache.get_client(write=True)  # noqa: SLF001
+            client.eval(_UNCOUNT, 1, cache.make_and_validate_key(key))
+        elif cache.get(key) is not None and cache.decr(key) <= 0:
+            cache.delete(key)
+    except ValueError:
+        pass  # expired meanwhile: nothing to take back
+    except Exception as exc:  # noqa: BLE001
+        _warn(exc)
+
+
 def clear() -> None:
     """Empty the cache and this process's own counters (tests start from nothing)."""
     _take_pending()

@@ -9,8 +9,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from config import cache
+from config.ratelimit import Window
+from config.rates import parse_rate
 from registry.models import DeliveryAssignment
 from tests.api_client import assert_error, call, make_key
+from tests.test_abuse import one_rate_window  # noqa: F401  (a fixture)
 from tests.test_settings import manage, receipt_key_pem
 
 ASSIGNMENTS = "/api/v1/carrier/assignments/"
@@ -199,3 +203,45 @@ class TestForwardedHeaders:
         )
         result = manage("shell", "-v", "0", "-c", code, TRUSTED_PROXY_COUNT=count)
         assert result.stdout.strip() == header, result.stderr
+
+
+@pytest.mark.usefixtures("one_rate_window")
+class TestWrongKeys:
+    """620 requests with a partner's prefix and a wrong secret used to push the partner's
+    real key over its limit: the failures were counted against the key they named."""
+
+    LOOKUP = "/api/v1/numbers/0912345678/"
+
+    def test_wrong_secrets_are_charged_to_the_address_never_to_the_key_they_name(
+        self, client, carrier_a, settings
+    ):
+        settings.API_RATE_LIMIT = "20/min"
+        real = make_key(carrier_a, "partner")
+        prefix = real.partition(".")[0]
+        statuses = [
+            call(client, "GET", self.LOOKUP, f"{prefix}.wrong{i}").status_code for i in range(30)
+        ]
+        assert statuses == [401] * 20 + [429] * 10
+        # The partner, calling from elsewhere, still has its whole limit.
+        elsewhere = {"REMOTE_ADDR": "203.0.113.9"}
+        assert [
+            call(client, "GET", self.LOOKUP, real, **elsewhere).status_code for _ in range(20)
+        ] == [200] * 20
+
+    def test_a_refused_address_gets_the_rate_limited_error_with_retry_after(
+        self, client, carrier_a, settings
+    ):
+        settings.API_RATE_LIMIT = "2/min"
+        responses = [call(client, "GET", self.LOOKUP, "abcdefgh.nothing") for _ in range(3)]
+        assert_error(responses[0], 401, "invalid_api_key")
+        refused = assert_error(responses[2], 429, "rate_limited")
+        assert refused["details"]["retry_after"] == int(responses[2]["Retry-After"]) > 0
+
+    def test_unknown_prefixes_leave_no_counter_behind(self, client, db, settings):
+        rate = parse_rate(settings.API_RATE_LIMIT)
+        prefixes = [f"zz{i:06d}" for i in range(20)]
+        for prefix in prefixes:
+            assert call(client, "GET", self.LOOKUP, f"{prefix}.secret").status_code == 401
+        assert all(cache.get(Window.now(f"key:{p}", rate).key) is None for p in prefixes)
+        assert call(client, "GET", self.LOOKUP, "not-a-prefix-at-all!.x").status_code == 401
+        assert cache.get(Window.now("key:not-a-prefix-at-all!", rate).key) is None
