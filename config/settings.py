@@ -6,6 +6,7 @@ at start-up rather than falling back silently.
 """
 
 import hashlib
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -345,6 +346,18 @@ RECEIPT_KEY_FILE = env.str(
 VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=60)
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
+# Webhook URLs (config.outbound): https to public addresses only. Plain http only while
+# developing; networks listed here are reachable although private (a carrier's receiver on
+# a private link, a test's receiver on 127.0.0.1).
+WEBHOOK_ALLOW_HTTP = DEBUG
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is no network"
+        ) from None
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
 # Retries wait base × 2^attempt seconds: 10 s, 20 s, 40 s … by default.
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)

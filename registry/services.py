@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
+from config import outbound
 from config.celery import enqueue_on_commit
 
 from . import apikeys, freshness, phones, selectors
@@ -93,6 +94,13 @@ def carrier_save(
         carrier.is_active = is_active
     if webhook is not None:
         carrier.webhook_url, carrier.webhook_secret = webhook
+        if carrier.webhook_url:
+            try:
+                outbound.checked_address(carrier.webhook_url)
+            except outbound.UnsafeUrl as exc:
+                raise RegistryError(
+                    "invalid_webhook_url", str(exc), {"field": "webhook_url"}
+                ) from None
     _validate(carrier)
     carrier.save()
     for number in numbers:
