@@ -195,6 +195,11 @@ class ApiErrorMiddleware:
 
     def process_exception(self, request, exception):
         if not _is_api(request):
+            if isinstance(exception, OperationalError | InterfaceError):
+                from verification.views import unavailable  # pages are verification's
+
+                logger.warning("database unavailable: %s", type(exception).__name__)
+                return unavailable(request)
             return None
         if isinstance(exception, OperationalError | InterfaceError):
             return service_unavailable()

@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 WEB_RATE_LIMIT = env_rate("WEB_RATE_LIMIT", "20/min")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+# Set by scripts/serve for its gunicorn only: the nginx in front, on the same host, appends
+# the address it saw to X-Forwarded-For, one more hop to trust than TRUSTED_PROXY_COUNT.
+WEB_TIER_PROXY = env_flag("WEB_TIER_PROXY", default=False)
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", default=3, minimum=1)
 RETENTION_DAYS = env_int("RETENTION_DAYS", default=90, minimum=1)
 CALL_INTENT_TTL_SECONDS = env_int("CALL_INTENT_TTL_SECONDS", default=15 * 60, minimum=1)
@@ -343,7 +346,12 @@ RECEIPT_KEY_FILE = env.str(
     "RECEIPT_KEY_FILE", default=str(BASE_DIR / "var" / "receipt-signing-key.pem")
 )
 
-VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=60)
+# How long any cached answer (a verdict, an API key, the carrier directory) may be served.
+# Writes drop what they change at commit; this bounds what a write could not drop (the cache
+# unreachable at that moment, a read racing the write): the contract says 60 s at most.
+VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=30)
+if VERDICT_CACHE_SECONDS > 60:
+    raise ImproperlyConfigured("VERDICT_CACHE_SECONDS must be at most 60")
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
 # Webhook URLs (config.outbound): https to public addresses only. Plain http only while

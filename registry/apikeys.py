@@ -21,7 +21,6 @@ from config.rates import parse_rate
 
 from .models import ClientAPIKey
 
-CACHE_SECONDS = 300
 KEYWORD = "Api-Key"
 
 
@@ -66,7 +65,9 @@ def _load(raw_key: str, prefix: str) -> KeyInfo | None:
         expires_at=api_key.expiry_date.timestamp() if api_key.expiry_date else None,
         digest=_digest(raw_key),
     )
-    cache.set(_cache_key(prefix), asdict(info), CACHE_SECONDS)
+    # No longer than a verdict: a key revoked while the cache was unreachable (its entry could
+    # not be dropped) is refused within VERDICT_CACHE_SECONDS all the same.
+    cache.set(_cache_key(prefix), asdict(info), settings.VERDICT_CACHE_SECONDS)
     return info
 
 
