@@ -109,7 +109,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         raw_key = _raw_key(header)
         if raw_key is None:
-            _charge_the_address(request._request, None)
+            _charge_the_address(request._request, getattr(request._request, "prefetched", None))
             raise exceptions.AuthenticationFailed(
                 _("Use the header 'Authorization: Api-Key <key>'.")
             )
@@ -131,9 +131,14 @@ def _charge_the_address(request, prefetched: "Prefetched | None") -> None:
     names: otherwise anyone who saw a partner's prefix could spend the partner's limit. The
     prefetch counted the named key before anyone knew the key was wrong; that count is
     taken back (and with it the counter of a prefix nobody owns)."""
-    if prefetched is not None and prefetched.window.bucket.startswith("key:"):
-        cache.uncount(prefetched.window.key)
-    retry_after = ratelimit.hit(_bucket(request, None), parse_rate(settings.API_RATE_LIMIT))
+    if prefetched is not None and not prefetched.window.bucket.startswith("key:"):
+        # A header not shaped like a key: the prefetch already counted the address.
+        window = prefetched.window
+        retry_after = window.retry_after(prefetched.counts[window.key])
+    else:
+        if prefetched is not None:
+            cache.uncount(prefetched.window.key)
+        retry_after = ratelimit.hit(_bucket(request, None), parse_rate(settings.API_RATE_LIMIT))
     if retry_after:
         raise exceptions.Throttled(wait=retry_after)
 

@@ -237,6 +237,16 @@ class TestWrongKeys:
         refused = assert_error(responses[2], 429, "rate_limited")
         assert refused["details"]["retry_after"] == int(responses[2]["Retry-After"]) > 0
 
+    @pytest.mark.parametrize("header", ["Api-Key no-dot-in-it", "Bearer something"])
+    def test_a_header_not_shaped_like_a_key_counts_once_against_the_address(
+        self, client, db, settings, header
+    ):
+        settings.API_RATE_LIMIT = "4/min"
+        statuses = [
+            client.get(self.LOOKUP, HTTP_AUTHORIZATION=header).status_code for _ in range(6)
+        ]
+        assert statuses == [401] * 4 + [429] * 2
+
     def test_unknown_prefixes_leave_no_counter_behind(self, client, db, settings):
         rate = parse_rate(settings.API_RATE_LIMIT)
         prefixes = [f"zz{i:06d}" for i in range(20)]
