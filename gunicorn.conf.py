@@ -16,3 +16,7 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Whether a request came over HTTPS is Django's to decide (SECURE_PROXY_SSL_HEADER, set only
+# with TRUSTED_PROXY_COUNT > 0): gunicorn would otherwise believe X-Forwarded-Proto from any
+# client on an address in forwarded_allow_ips.
+secure_scheme_headers = {}

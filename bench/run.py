@@ -40,6 +40,17 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def receipt_key_file() -> str:
+    """Production settings refuse to start without a receipt key: one made once, kept here."""
+    path = BENCH_DIR / "results" / "receipt-key.pem"
+    if not path.exists():
+        from joserfc.jwk import ECKey
+
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
+    return str(path)
+
+
 def server_env(database_url: str, redis_url: str) -> dict:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_ALLOW")},
@@ -60,7 +71,7 @@ def server_env(database_url: str, redis_url: str) -> dict:
         "LOG_LEVEL": "WARNING",
         "BIND": f"127.0.0.1:{PORT}",
         "WEB_CONCURRENCY": "2",
-        "RECEIPT_KEY_FILE": str(BENCH_DIR / "results" / "receipt-key.pem"),
+        "RECEIPT_SIGNING_KEY": receipt_key_file(),
     }
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
@@ -140,6 +141,7 @@ def service_unavailable() -> JsonResponse:
     )
 
 
+@csrf_exempt  # the API authenticates by key, never by cookie: a POST is answered 404, not 403
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     return error_response("not_found", _("There is no such API endpoint."), 404)
 
@@ -153,6 +155,17 @@ def _page_limit(request) -> int:
     if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
         return settings.MAX_UPLOAD_BYTES
     return settings.MAX_BODY_BYTES
+
+
+def _has_control_characters(query) -> bool:
+    """A NUL or another control character in a query's names or values: no filter, search
+    or page number of ours holds one, and PostgreSQL refuses NUL in any text it compares."""
+    return any(
+        ord(char) < 32 or ord(char) == 127
+        for name, values in query.lists()
+        for text in (name, *values)
+        for char in text
+    )
 
 
 class ApiErrorMiddleware:
@@ -172,10 +185,21 @@ class ApiErrorMiddleware:
                 return body_too_large()
         elif length > _page_limit(request):
             return HttpResponse(_("Request body too large."), status=413, content_type="text/plain")
+        elif _has_control_characters(request.GET):
+            return HttpResponse(
+                _("The address holds characters no page accepts."),
+                status=400,
+                content_type="text/plain",
+            )
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not _is_api(request):
+            if isinstance(exception, OperationalError | InterfaceError):
+                from verification.views import unavailable  # pages are verification's
+
+                logger.warning("database unavailable: %s", type(exception).__name__)
+                return unavailable(request)
             return None
         if isinstance(exception, OperationalError | InterfaceError):
             return service_unavailable()

@@ -55,11 +55,12 @@ def hit(bucket: str, rate: Rate) -> int:
 
 
 def client_ip(request) -> str:
-    """REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies in front of us each append the
-    address they saw to X-Forwarded-For: then the entry that many from the right. Entries
+    """REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies in front of us (plus scripts/serve's
+    own nginx) each append the address they saw to X-Forwarded-For: then the entry that
+    many from the right. Entries
     further left are whatever the client wrote, so they never count."""
     remote = request.META.get("REMOTE_ADDR", "")
-    trusted = settings.TRUSTED_PROXY_COUNT
+    trusted = settings.TRUSTED_PROXY_COUNT + (1 if settings.WEB_TIER_PROXY else 0)
     if trusted <= 0:
         return remote
     chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]

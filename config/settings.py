@@ -6,6 +6,7 @@ at start-up rather than falling back silently.
 """
 
 import hashlib
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -238,6 +239,9 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 WEB_RATE_LIMIT = env_rate("WEB_RATE_LIMIT", "20/min")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+# Set by scripts/serve for its gunicorn only: the nginx in front, on the same host, appends
+# the address it saw to X-Forwarded-For, one more hop to trust than TRUSTED_PROXY_COUNT.
+WEB_TIER_PROXY = env_flag("WEB_TIER_PROXY", default=False)
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", default=3, minimum=1)
 RETENTION_DAYS = env_int("RETENTION_DAYS", default=90, minimum=1)
 # How long the rest is kept (verification.services.records_purge, registry history_purge).
@@ -254,7 +258,9 @@ CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A client can write X-Forwarded-Proto itself: it says "https" only behind proxies that
+# overwrite it (docs/deploy.md), which is what TRUSTED_PROXY_COUNT > 0 declares.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -306,16 +312,65 @@ LOGGING = {
 }
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would write around the services
 
-# Signed receipts (verification.receipts): a PEM, or the path of one.
-RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
-RECEIPT_PREVIOUS_KEY = env.str("RECEIPT_PREVIOUS_KEY", default="")
+
+def env_pem_key(name: str, private: bool) -> str:
+    """An EC key as PEM text, from the variable's PEM or the file it names. Read and parsed
+    here, at start-up: a missing or unreadable key used to start a server that said it was
+    ready and then answered every verification with a 500."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return ""
+    if raw.startswith("-----BEGIN"):
+        pem = raw
+    else:
+        try:
+            pem = Path(raw).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ImproperlyConfigured(
+                f"{name}: cannot read {raw!r} ({exc.strerror or exc})"
+            ) from None
+    from joserfc.jwk import ECKey
+
+    try:
+        key = ECKey.import_key(pem)
+    except Exception:  # noqa: BLE001  joserfc raises several kinds for a bad PEM
+        raise ImproperlyConfigured(f"{name} is not an EC key in PEM form") from None
+    if private and not key.is_private:
+        raise ImproperlyConfigured(f"{name} must be a private key: it signs receipts")
+    return pem
+
+
+# Signed receipts (verification.receipts). With DEBUG off the key must be given: several
+# web hosts must sign with one key, and a key generated per host would make receipts
+# verify or not depending on which host signed them and which JWKS a partner cached.
+RECEIPT_SIGNING_KEY = env_pem_key("RECEIPT_SIGNING_KEY", private=True)
+if not RECEIPT_SIGNING_KEY and not DEBUG:
+    raise ImproperlyConfigured("RECEIPT_SIGNING_KEY must be set when DEBUG is off")
+RECEIPT_PREVIOUS_KEY = env_pem_key("RECEIPT_PREVIOUS_KEY", private=False)
 RECEIPT_KEY_FILE = env.str(
     "RECEIPT_KEY_FILE", default=str(BASE_DIR / "var" / "receipt-signing-key.pem")
 )
 
-VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=60)
+# How long any cached answer (a verdict, an API key, the carrier directory) may be served.
+# Writes drop what they change at commit; this bounds what a write could not drop (the cache
+# unreachable at that moment, a read racing the write): the contract says 60 s at most.
+VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=30)
+if VERDICT_CACHE_SECONDS > 60:
+    raise ImproperlyConfigured("VERDICT_CACHE_SECONDS must be at most 60")
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
+# Webhook URLs (config.outbound): https to public addresses only. Plain http only while
+# developing; networks listed here are reachable although private (a carrier's receiver on
+# a private link, a test's receiver on 127.0.0.1).
+WEBHOOK_ALLOW_HTTP = DEBUG
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is no network"
+        ) from None
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
 # Retries wait base × 2^attempt seconds: 10 s, 20 s, 40 s … by default.
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)

@@ -21,7 +21,6 @@ from config.rates import parse_rate
 
 from .models import ClientAPIKey
 
-CACHE_SECONDS = 300
 KEYWORD = "Api-Key"
 
 
@@ -66,13 +65,19 @@ def _load(raw_key: str, prefix: str) -> KeyInfo | None:
         expires_at=api_key.expiry_date.timestamp() if api_key.expiry_date else None,
         digest=_digest(raw_key),
     )
-    cache.set(_cache_key(prefix), asdict(info), CACHE_SECONDS)
+    # No longer than a verdict: a key revoked while the cache was unreachable (its entry could
+    # not be dropped) is refused within VERDICT_CACHE_SECONDS all the same.
+    cache.set(_cache_key(prefix), asdict(info), settings.VERDICT_CACHE_SECONDS)
     return info
 
 
 def _prefix(raw_key: str) -> str | None:
+    """The key's prefix when `raw_key` has the shape of our keys (an alphanumeric prefix, a
+    dot, a secret); None otherwise, and then nothing is looked up or counted under it."""
     prefix, dot, secret = raw_key.partition(".")
-    if not dot or not prefix or not secret or len(raw_key) > 200:
+    if not dot or not secret or len(raw_key) > 200:
+        return None
+    if not (0 < len(prefix) <= 16 and prefix.isascii() and prefix.isalnum()):
         return None
     return prefix
 
@@ -104,12 +109,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         raw_key = _raw_key(header)
         if raw_key is None:
+            _charge_the_address(request._request, getattr(request._request, "prefetched", None))
             raise exceptions.AuthenticationFailed(
                 _("Use the header 'Authorization: Api-Key <key>'.")
             )
         prefetched = getattr(request._request, "prefetched", None)
         info = verify(raw_key, prefetched.key_entry if prefetched else None)
         if info is None:
+            _charge_the_address(request._request, prefetched)
             raise exceptions.AuthenticationFailed(
                 _("This API key is not valid, or revoked or expired.")
             )
@@ -117,6 +124,23 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+def _charge_the_address(request, prefetched: "Prefetched | None") -> None:
+    """A refused key is counted against the client's address, never against the key it
+    names: otherwise anyone who saw a partner's prefix could spend the partner's limit. The
+    prefetch counted the named key before anyone knew the key was wrong; that count is
+    taken back (and with it the counter of a prefix nobody owns)."""
+    if prefetched is not None and not prefetched.window.bucket.startswith("key:"):
+        # A header not shaped like a key: the prefetch already counted the address.
+        window = prefetched.window
+        retry_after = window.retry_after(prefetched.counts[window.key])
+    else:
+        if prefetched is not None:
+            cache.uncount(prefetched.window.key)
+        retry_after = ratelimit.hit(_bucket(request, None), parse_rate(settings.API_RATE_LIMIT))
+    if retry_after:
+        raise exceptions.Throttled(wait=retry_after)
 
 
 class HasApiKey(permissions.BasePermission):

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
+from config import outbound
 from config.celery import enqueue_on_commit
 
 from . import apikeys, freshness, phones, selectors
@@ -95,6 +96,13 @@ def carrier_save(
         carrier.is_active = is_active
     if webhook is not None:
         carrier.webhook_url, carrier.webhook_secret = webhook
+        if carrier.webhook_url:
+            try:
+                outbound.checked_address(carrier.webhook_url)
+            except outbound.UnsafeUrl as exc:
+                raise RegistryError(
+                    "invalid_webhook_url", str(exc), {"field": "webhook_url"}
+                ) from None
     _validate(carrier)
     carrier.save()
     for number in numbers:
@@ -423,8 +431,9 @@ def assignment_upsert(
         assignment.recipient_digest = recipient_digest(_normalize_phone(recipient_phone))
     assignment.window_start, assignment.window_end = window_start, window_end
     assignment.status = status
-    if window_start and window_end and window_end < window_start:
-        raise RegistryError("invalid_window", _("The delivery window ends before it starts."))
+    refused = assignment_window_error(window_start, window_end)
+    if refused:
+        raise RegistryError("invalid_window", refused)
     _validate(assignment, exclude=["carrier", "staff"])
     assignment.save()
     return assignment, created
@@ -464,6 +473,30 @@ def api_key_revoke(*, api_key: ClientAPIKey) -> ClientAPIKey:
         revoked=True,
         rate_limit=api_key.rate_limit,
     )
+
+
+# A delivery window is about a parcel on its way: a bound years away is a typing error or a
+# probe, and one at the edge of the calendar (9999-12-31 at -23:59) cannot even be shown in
+# UTC, which broke the admin's list for everyone who could see the row.
+WINDOW_RANGE = timedelta(days=366)
+
+
+def assignment_window_error(start: datetime | None, end: datetime | None) -> str | None:
+    """Why a delivery window is refused, or None: each bound within WINDOW_RANGE of now,
+    and the end not before the start."""
+    now = timezone.now()
+    for bound in (start, end):
+        if bound is None:
+            continue
+        try:
+            in_range = abs(bound.astimezone(UTC) - now) <= WINDOW_RANGE
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            return _("A delivery window must be within a year of today.")
+    if start and end and end < start:
+        return _("The delivery window ends before it starts.")
+    return None
 
 
 MAX_ASSIGNMENTS_PER_CALL = 1000
@@ -565,8 +598,9 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
                 index, "invalid_window", _("window_start and window_end must be ISO 8601 times.")
             )
             continue
-        if window_start and window_end and window_end < window_start:
-            result.fail(index, "invalid_window", _("The delivery window ends before it starts."))
+        refused = assignment_window_error(window_start, window_end)
+        if refused:
+            result.fail(index, "invalid_window", refused)
             continue
         digest = ""
         if item.get("recipient_phone") not in (None, ""):

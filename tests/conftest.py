@@ -49,6 +49,13 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _local_webhook_receivers(settings):
+    """Webhook tests deliver to a real receiver on 127.0.0.1 (tests/webhook_server.py), a
+    private address the registry otherwise refuses; tests of that refusal set it back."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the test Redis database is our own)."""
     from config import cache

@@ -11,6 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def receipt_key_pem() -> str:
+    from joserfc.jwk import ECKey
+
+    return ECKey.generate_key("P-256").as_pem(private=True).decode()
+
+
 def manage(*args, **env):
     # A fresh process with no environment of the test run (browser tests set
     # DJANGO_ALLOW_ASYNC_UNSAFE, which --deploy rightly warns about).
@@ -56,6 +62,7 @@ def test_the_deployment_checks_pass_with_debug_off():
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="registry.example",
+        RECEIPT_SIGNING_KEY=receipt_key_pem(),
     )
     assert result.returncode == 0, result.stderr
 
@@ -74,6 +81,7 @@ def test_a_plain_http_test_host_can_turn_the_secure_defaults_down():
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="h",
+        RECEIPT_SIGNING_KEY=receipt_key_pem(),
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",

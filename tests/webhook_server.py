@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookReceiver:
-    def __init__(self, fail_first: int = 0, always_fail: bool = False):
+    def __init__(self, fail_first: int = 0, always_fail: bool = False, redirect_to: str = ""):
         self.received: list[dict] = []
         self.fail_first = fail_first
         self.always_fail = always_fail
@@ -16,7 +16,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append({"headers": dict(self.headers), "body": body})
                 failing = receiver.always_fail or len(receiver.received) <= receiver.fail_first
-                self.send_response(500 if failing else 204)
+                if redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", redirect_to)
+                else:
+                    self.send_response(500 if failing else 204)
                 self.end_headers()
 
             def log_message(self, *args):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -27,7 +28,10 @@ from registry.selectors import phones_active_now
 
 from .models import CallIntent, NumberClearance, ScamReport
 
-DIRECTORY_SECONDS = 300
+# The directory as last read, kept for days: with the database down, the short page that
+# says so still gives every official hotline (verification.views.unavailable).
+LAST_KNOWN_KEY = "carriers:last-known"
+LAST_KNOWN_SECONDS = 7 * 86400
 
 
 def carrier_directory() -> list[dict]:
@@ -52,8 +56,14 @@ def carrier_directory() -> list[dict]:
             }
             for carrier in Carrier.objects.filter(is_active=True).prefetch_related("channels")
         ]
-        cache.set(CARRIERS_KEY, directory, DIRECTORY_SECONDS)
+        cache.set(CARRIERS_KEY, directory, settings.VERDICT_CACHE_SECONDS)
+        cache.set(LAST_KNOWN_KEY, directory, LAST_KNOWN_SECONDS)
     return directory
+
+
+def carrier_directory_last_known() -> list[dict]:
+    """The directory without touching the database: its last known copy, or nothing."""
+    return cache.get(LAST_KNOWN_KEY) or []
 
 
 def carrier_in_directory(slug: str) -> dict | None:

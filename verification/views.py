@@ -69,6 +69,20 @@ def _too_many(request, retry_after: int):
     return response
 
 
+def unavailable(request):
+    """What the public pages answer while the database is unreachable (config.errors): a
+    short page with the official hotlines as last read, and the rule that stops the scam,
+    instead of "Server Error (500)". Touches nothing but the cache."""
+    response = render(
+        request,
+        "verification/unavailable.html",
+        {"carriers": selectors.carrier_directory_last_known()},
+        status=503,
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def home(request):
     if request.method == "GET":

@@ -26,6 +26,7 @@ def _worker_env() -> dict:
     )
     env["WEBHOOK_RETRY_BASE_SECONDS"] = "0"
     env["WEBHOOK_TIMEOUT_SECONDS"] = "2"
+    env["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the tests' receivers (tests/conftest.py)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from registry import services as registry_services
 from tests.api_client import call, make_key
 from tests.integration.conftest import broker_unreachable, wait_for
+from tests.test_settings import receipt_key_pem
 from tests.webhook_server import WebhookReceiver
 from verification.models import WebhookDelivery
 
@@ -136,6 +137,7 @@ def _serve(env_overrides: dict):
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "ACCESS_LOG": "0",
+        "RECEIPT_SIGNING_KEY": receipt_key_pem(),
         **env_overrides,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -116,7 +116,7 @@ class TestDelivery:
         )
         deliver_webhook.apply(args=[delivery.pk])
         delivery.refresh_from_db()
-        assert delivery.status == "failed" and "URLError" in delivery.last_error
+        assert delivery.status == "failed" and "ConnectionRefused" in delivery.last_error
 
     def test_a_delivered_event_is_not_sent_again(
         self, alpha_with_webhook, django_capture_on_commit_callbacks
@@ -188,7 +188,7 @@ def test_a_superuser_configures_the_webhook_in_the_admin_and_operators_never_see
         {
             "name": "Alpha Post",
             "is_active": "on",
-            "webhook_url": "https://alpha.example/hooks",
+            "webhook_url": "https://93.184.215.14/hooks",
             "webhook_secret": "top-secret-value",
             "channels-TOTAL_FORMS": "0",
             "channels-INITIAL_FORMS": "0",
@@ -197,9 +197,111 @@ def test_a_superuser_configures_the_webhook_in_the_admin_and_operators_never_see
     assert response.status_code == 302, response.content[:2000]
     carrier_a.refresh_from_db()
     assert (carrier_a.webhook_url, carrier_a.webhook_secret) == (
-        "https://alpha.example/hooks",
+        "https://93.184.215.14/hooks",
         "top-secret-value",
     )
     client.force_login(alice)
     page = client.get(f"/admin/registry/carrier/{carrier_a.pk}/change/").content.decode()
-    assert "top-secret-value" not in page and "alpha.example/hooks" in page
+    assert "top-secret-value" not in page and "93.184.215.14/hooks" in page
+
+
+class TestUnsafeUrls:
+    """A webhook URL is a request the server makes on a carrier's say-so: it must not reach
+    Redis on 127.0.0.1:6379, the metadata service or anything else private."""
+
+    @pytest.fixture(autouse=True)
+    def _no_private_networks(self, settings):
+        settings.WEBHOOK_ALLOWED_NETWORKS = []
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:6379/",
+            "https://127.0.0.1:6379/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.1.2.3/hook",
+            "https://192.168.0.10/hook",
+            "https://[::1]/hook",
+            "https://[::ffff:127.0.0.1]/hook",
+            "https://224.0.0.1/hook",
+            "https://0.0.0.0/hook",
+            "https://localhost/hook",
+            "ftp://93.184.215.14/hook",
+            "https://user:pw@93.184.215.14/hook",
+            "https://no-such-host.invalid/hook",
+        ],
+    )
+    def test_an_unsafe_url_is_refused_when_saved(self, carrier_a, url):
+        with pytest.raises(registry_services.RegistryError) as refused:
+            registry_services.carrier_save(
+                slug=carrier_a.slug, name=carrier_a.name, webhook=(url, SECRET)
+            )
+        assert refused.value.code == "invalid_webhook_url"
+        carrier_a.refresh_from_db()
+        assert carrier_a.webhook_url == ""
+
+    def test_plain_http_is_refused_outside_debug(self, carrier_a, settings):
+        settings.WEBHOOK_ALLOW_HTTP = False
+        with pytest.raises(registry_services.RegistryError) as refused:
+            registry_services.carrier_save(
+                slug=carrier_a.slug, name=carrier_a.name, webhook=("http://93.184.215.14/", "s")
+            )
+        assert refused.value.code == "invalid_webhook_url"
+
+    def test_a_public_https_url_is_taken(self, carrier_a):
+        carrier, _ = registry_services.carrier_save(
+            slug=carrier_a.slug, name=carrier_a.name, webhook=("https://93.184.215.14/h", "s")
+        )
+        assert carrier.webhook_url == "https://93.184.215.14/h"
+
+    def test_the_admin_shows_the_refusal_on_the_form(self, client, root, carrier_a):
+        client.force_login(root)
+        response = client.post(
+            f"/admin/registry/carrier/{carrier_a.pk}/change/",
+            {
+                "name": "Alpha Post",
+                "is_active": "on",
+                "webhook_url": "https://169.254.169.254/latest/",
+                "webhook_secret": "top-secret-value",
+                "channels-TOTAL_FORMS": "0",
+                "channels-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors.as_data()["__all__"]
+        assert [error.code for error in errors] == ["invalid_webhook_url"]
+        carrier_a.refresh_from_db()
+        assert carrier_a.webhook_url == ""
+
+    def test_an_address_that_turned_private_after_it_was_saved_gets_nothing(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks
+    ):
+        with WebhookReceiver() as receiver:
+            # As if the carrier's name now resolved to the registry's own network.
+            delivery, callbacks = alert(
+                alpha_with_webhook(receiver.url), django_capture_on_commit_callbacks
+            )
+            for callback in callbacks:
+                callback()
+            delivery.refresh_from_db()
+            assert receiver.received == []
+            assert delivery.status != WebhookDelivery.Status.DELIVERED
+            assert delivery.last_error.startswith("refused")
+
+    def test_a_redirect_is_not_followed(
+        self, alpha_with_webhook, django_capture_on_commit_callbacks, settings
+    ):
+        settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        with (
+            WebhookReceiver() as target,
+            WebhookReceiver(redirect_to=target.url) as redirector,
+        ):
+            delivery, callbacks = alert(
+                alpha_with_webhook(redirector.url), django_capture_on_commit_callbacks
+            )
+            for callback in callbacks:
+                callback()
+            delivery.refresh_from_db()
+            assert len(redirector.received) >= 1 and target.received == []
+            assert delivery.status != WebhookDelivery.Status.DELIVERED
+            assert delivery.last_error == "HTTP 307"
