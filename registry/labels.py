@@ -167,18 +167,26 @@ def render_pdf(content: LabelContent) -> bytes:
     y -= 14
     pdf.setFont(FONT, 9)
     pdf.drawString(MARGIN, y, texts["address"])
-    pdf.setFont(FONT, 10)
-    for line in content.address_lines:
-        for part in simpleSplit(line, FONT, 10, inner):
-            y -= 12
-            pdf.drawString(MARGIN, y, part)
+    # The address takes the room left above the QR code: four long lines of 80 characters
+    # are set smaller rather than run into it.
+    rule_lines = simpleSplit(texts["rule"], FONT, 8, inner - 8)
+    box = 6 + 10 * len(rule_lines)
+    qr_size = 32 * mm
+    qr_bottom = MARGIN + box + 3 * mm
+    room = y - (qr_bottom + qr_size + 2 * mm) - (18 if texts["cod"] else 0)
+    for size in (10, 9, 8, 7, 6):
+        address = _wrap_all(content.address_lines, size, inner)
+        if len(address) * (size + 2) <= room:
+            break
+    pdf.setFont(FONT, size)
+    for part in address:
+        y -= size + 2
+        pdf.drawString(MARGIN, y, part)
     if texts["cod"]:
         y -= 18
         _draw_fitted(pdf, texts["cod"], 13, MARGIN, y, inner, bold=True)
 
     # Bottom up: the rule, then the QR code with what it is for.
-    rule_lines = simpleSplit(texts["rule"], FONT, 8, inner - 8)
-    box = 6 + 10 * len(rule_lines)
     bottom = MARGIN
     pdf.setLineWidth(1.2)
     pdf.rect(MARGIN, bottom, inner, box)
@@ -189,8 +197,6 @@ def render_pdf(content: LabelContent) -> bytes:
         pdf.drawString(MARGIN + 3, line_y, line, mode=FILL_STROKE)
         line_y -= 10
 
-    qr_size = 32 * mm
-    qr_bottom = bottom + box + 3 * mm
     _draw_qr(pdf, content.parcel_url, MARGIN, qr_bottom, qr_size)
     text_x = MARGIN + qr_size + 3 * mm
     text_width = inner - qr_size - 3 * mm
@@ -227,6 +233,16 @@ def _draw_fitted(pdf, text, size, x, y, width, centred=False, bold=False) -> Non
         pdf.drawCentredString(x + width / 2, y, text, mode=mode)
     else:
         pdf.drawString(x, y, text, mode=mode)
+
+
+def _wrap_all(lines, size: float, width: float) -> list[str]:
+    """`lines` wrapped at words to `width`, and a word wider than `width` cut where it must."""
+    return [
+        part
+        for line in lines
+        for words in simpleSplit(line, FONT, size, width)
+        for part in _hard_wrap(words, FONT, size, width)
+    ]
 
 
 def _hard_wrap(text: str, font: str, size: float, width: float) -> list[str]:

@@ -124,6 +124,16 @@ class TestPdf:
         assert page.status_code == 200
         assert "TRK-A-1" in page.content.decode()
 
+    def test_the_longest_address_leaves_the_codes_readable(self, client, key_a, parcel_a):
+        lines = ["Phường " + "x" * 73, "y" * 80, "Ngõ " + "z " * 38, "Đống Đa, Hà Nội " * 5]
+        response = label(client, key_a, address_lines=[line[:80] for line in lines])
+
+        codes = rendered_codes(response.content)
+        assert codes["QRCode"] == response["X-Parcel-Url"] and codes["Code128"] == "TRK-A-1"
+        text = without_spaces(pdf_text(response.content))
+        assert all(without_spaces(line[:80]) in text for line in lines)
+        assert "150.000₫" in text
+
     def test_without_cod_no_amount_is_printed(self, client, key_a, parcel_a):
         text = pdf_text(label(client, key_a, cod_amount=None).content)
         assert "₫" not in text
@@ -197,6 +207,16 @@ class TestZpl:
         assert [name for name, _params in commands].count("^XZ") == 1
         assert sent in [value for _barcode, value in fields(commands)]
         assert b"~JR" not in response.content
+
+    def test_a_tracking_code_holding_the_subset_switch_character_is_escaped(
+        self, client, key_a, staff_a
+    ):
+        services.assignment_upsert(
+            carrier=staff_a.carrier, tracking_code="VN>12", staff=staff_a, recipient_phone=PHONE
+        )
+        data = fields(parse_zpl(label(client, key_a, tracking_code="VN>12", format="zpl").content))
+        assert ("^BC", "VN><12") in data  # `><` is ZPL's way to print a `>` in a barcode
+        assert (None, "VN>12") in data
 
     def test_the_same_parcel_prints_the_same_page_link_in_both_formats(
         self, client, key_a, parcel_a
