@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+from pathlib import Path
 
 import pypdf
 import pypdfium2
@@ -17,6 +18,7 @@ from registry.models import DeliveryAssignment
 from registry.pii import recipient_digest
 from tests.api_client import assert_error, call, make_key
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 LABELS_URL = "/api/v1/carrier/labels/"
 MM = 72 / 25.4
 NAME = "Đặng Thị Mỹ Duyên"
@@ -61,10 +63,14 @@ def pdf_text(content: bytes) -> str:
     return reader.pages[0].extract_text()
 
 
-def rendered_codes(content: bytes) -> dict[str, str]:
-    """{format: text} of the barcodes a reader finds on the page rendered at 300 dpi."""
+def rendered_codes(content: bytes, save_as: str = "") -> dict[str, str]:
+    """{format: text} of the barcodes a reader finds on the page rendered at 300 dpi; the
+    image saved under tests/artifacts/ (which CI keeps) when named."""
     page = pypdfium2.PdfDocument(content)[0]
     image = page.render(scale=300 / 72).to_pil()
+    if save_as:
+        ARTIFACTS.mkdir(exist_ok=True)
+        image.save(ARTIFACTS / save_as)
     return {code.format.name: code.text for code in zxingcpp.read_barcodes(image)}
 
 
@@ -115,7 +121,7 @@ class TestPdf:
     ):
         response = label(client, key_a)
 
-        codes = rendered_codes(response.content)
+        codes = rendered_codes(response.content, save_as="label-sample.png")
         assert codes["Code128"] == "TRK-A-1"
         url = response["X-Parcel-Url"]
         assert codes["QRCode"] == url
