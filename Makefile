@@ -1,4 +1,4 @@
-.PHONY: run test bench bench-smoke
+.PHONY: run test bench bench-smoke bench-labels
 
 run:
 	scripts/run
@@ -12,3 +12,7 @@ bench:
 
 bench-smoke:
 	scripts/bootstrap && .venv/bin/python bench/run.py --smoke $(ARGS)
+
+# Label rendering per worker, in-process (no services needed): docs/performance.md, "Labels".
+bench-labels:
+	scripts/bootstrap && .venv/bin/python bench/labels.py $(ARGS)

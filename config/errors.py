@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Codes of RegistryError that are conflicts with what is stored, not malformed input.
 CONFLICT_CODES = {"phone_in_use", "duplicate_channel"}
+# Codes of RegistryError that say the thing named is not there (for this caller).
+NOT_FOUND_CODES = {"unknown_parcel"}
 PHONE_REASON_CODES = {"not_a_number", "too_short", "too_long", "invalid_country_code"}
 
 
@@ -97,7 +99,7 @@ def api_exception_handler(exc, context):
         return error_response("invalid_number", exc.message, 400, {"reason": exc.reason})
     if isinstance(exc, RegistryError):
         set_rollback()
-        status = 409 if exc.code in CONFLICT_CODES else 400
+        status = 409 if exc.code in CONFLICT_CODES else 404 if exc.code in NOT_FOUND_CODES else 400
         return error_response(exc.code, exc.message, status, exc.details)
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()

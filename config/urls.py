@@ -25,5 +25,7 @@ urlpatterns = [
     path("carriers/", views.carriers, name="carriers"),
     path("report/", views.report, name="report"),
     path("warnings/", views.warnings, name="warnings"),
+    path("p/<str:token>/", views.parcel, name="parcel"),
+    path("p/<str:token>/shipper.vcf", views.parcel_vcard, name="parcel-vcard"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +28,7 @@ from .access import (
     access_scope,
     access_superuser_scope,
 )
+from .api import LabelIn, label_response
 from .models import (
     Carrier,
     CarrierOperator,
@@ -700,6 +701,57 @@ class AssignmentForm(forms.ModelForm):
             raise forms.ValidationError(exc.message, code=exc.reason) from None
 
 
+class LabelForm(forms.Form):
+    """The recipient's data for one label: drawn into the PDF or ZPL and dropped, never
+    saved (no model behind this form, nothing written but what the API writes)."""
+
+    recipient_name = forms.CharField(
+        label=_("Recipient's name"),
+        max_length=200,
+        help_text=_("Printed as initials only."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    recipient_phone = forms.CharField(
+        label=_("Recipient phone"),
+        max_length=phones.MAX_INPUT_LENGTH,
+        help_text=_("Printed with its last three digits only; it must be the parcel's recipient."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        help_text=_("1 to 4 lines of at most 80 characters, printed as written."),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+    )
+    cod_amount = forms.IntegerField(label=_("Cash on delivery (VND)"), min_value=0, required=False)
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[("pdf", _("PDF, 100 x 150 mm")), ("zpl", _("ZPL, for Zebra printers"))],
+        initial="pdf",
+    )
+
+    # Where the API serializer's errors show (the tracking code's: above the form).
+    API_FIELDS = {
+        "recipient_name": "recipient_name",
+        "recipient_phone": "recipient_phone",
+        "address_lines": "address",
+        "cod_amount": "cod_amount",
+        "format": "format",
+    }
+
+    def api_body(self, tracking_code: str) -> dict:
+        data = self.cleaned_data
+        body = {
+            "tracking_code": tracking_code,
+            "recipient_name": data["recipient_name"],
+            "recipient_phone": data["recipient_phone"],
+            "address_lines": [line for line in data["address"].splitlines() if line.strip()],
+            "format": data["format"],
+        }
+        if data.get("cod_amount") is not None:
+            body["cod_amount"] = data["cod_amount"]
+        return body
+
+
 @admin.register(DeliveryAssignment)
 class DeliveryAssignmentAdmin(CarrierScopedLogAdmin):
     form = AssignmentForm
@@ -708,7 +760,76 @@ class DeliveryAssignmentAdmin(CarrierScopedLogAdmin):
     search_fields = ["tracking_code", "staff__employee_code"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["tracking_code", "carrier"] if obj else []
+        return ["tracking_code", "carrier", "parcel_page"] if obj else []
+
+    @admin.display(description=_("parcel page"))
+    def parcel_page(self, assignment):
+        label_url = reverse("admin:registry_deliveryassignment_label", args=[assignment.pk])
+        if not assignment.parcel_token:
+            return format_html(
+                '{} <a href="{}">{}</a>',
+                _("Given with its first label."),
+                label_url,
+                _("Print a label"),
+            )
+        page_url = reverse("parcel", args=[assignment.parcel_token])
+        return format_html(
+            '<a href="{}" id="parcel-page-link">{}</a> · <a href="{}">{}</a>',
+            page_url,
+            page_url,
+            label_url,
+            _("Print a label"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/label/",
+                self.admin_site.admin_view(self.label_view),
+                name="registry_deliveryassignment_label",
+            ),
+            *super().get_urls(),
+        ]
+
+    def label_view(self, request, object_id):
+        """Print a label of one of the operator's parcels: the recipient's data is typed here,
+        checked and drawn by the API's own code (registry.api.label_response), never saved."""
+        assignment = self.get_object(request, unquote(object_id))  # 404 outside the scope
+        if not self.has_change_permission(request, assignment):
+            raise PermissionDenied
+        form = LabelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = LabelIn(data=form.api_body(assignment.tracking_code))
+            if data.is_valid():
+                try:
+                    return label_response(
+                        request, carrier=assignment.carrier, data=data.validated_data
+                    )
+                except services.RegistryError as exc:
+                    form.add_error(
+                        "recipient_phone" if exc.code == "recipient_mismatch" else None,
+                        exc.message,
+                    )
+            else:
+                for field, errors in data.errors.items():
+                    if isinstance(errors, dict):  # address_lines: {line index: [messages]}
+                        errors = [message for line in errors.values() for message in line]
+                    form.add_error(form.API_FIELDS.get(field), [str(error) for error in errors])
+        parcel_url = (
+            request.build_absolute_uri(reverse("parcel", args=[assignment.parcel_token]))
+            if assignment.parcel_token
+            else ""
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Print a label for %(code)s") % {"code": assignment.tracking_code},
+            "opts": self.opts,
+            "original": assignment,
+            "form": form,
+            "parcel_url": parcel_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/registry/deliveryassignment/label.html", context)
 
     def save_model(self, request, obj, form, change):
         assignment, _created = services.assignment_upsert(

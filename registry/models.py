@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -156,6 +158,14 @@ class StaffPhone(models.Model):
         return self.number
 
 
+PARCEL_TOKEN_BYTES = 20
+
+
+def new_parcel_token() -> str:
+    """The parcel page's token: 160 random bits, URL-safe (27 characters)."""
+    return secrets.token_urlsafe(PARCEL_TOKEN_BYTES)
+
+
 class DeliveryAssignment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -173,6 +183,20 @@ class DeliveryAssignment(models.Model):
     window_end = models.DateTimeField(_("window end"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    # The parcel page's address (/p/<token>/), printed as a QR code on the label: the same
+    # on every reprint, gone with the row. A plain index, not UNIQUE: the table is to be
+    # partitioned by creation day in PostgreSQL, where a unique constraint must include the
+    # partition key; 160 random bits make a collision as likely as guessing a token.
+    # Rows older than the column are given one when their first label is printed
+    # (services.parcel_token_ensure): "" is no token and matches no page.
+    parcel_token = models.CharField(
+        _("parcel page token"),
+        max_length=32,
+        blank=True,
+        default=new_parcel_token,
+        db_index=True,
+        editable=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,6 +1,7 @@
 """Every write to the registry. The admin, the file import, the carrier API and the
 management commands all come through these functions; nothing else writes registry rows."""
 
+import hmac
 import logging
 import time
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from .models import (
     StaffImport,
     StaffMember,
     StaffPhone,
+    new_parcel_token,
 )
 from .pii import recipient_digest
 
@@ -437,6 +439,54 @@ def assignment_upsert(
     _validate(assignment, exclude=["carrier", "staff"])
     assignment.save()
     return assignment, created
+
+
+def parcel_token_ensure(*, assignment: DeliveryAssignment) -> str:
+    """The assignment's parcel token, given one if it has none yet (a row older than the
+    column). Two printers racing on the same parcel agree: only an empty token is written,
+    and whoever lost reads the winner's."""
+    if not assignment.parcel_token:
+        DeliveryAssignment.objects.filter(pk=assignment.pk, parcel_token="").update(
+            parcel_token=new_parcel_token()
+        )
+        assignment.parcel_token = (
+            DeliveryAssignment.objects.filter(pk=assignment.pk)
+            .values_list("parcel_token", flat=True)
+            .get()
+        )
+    return assignment.parcel_token
+
+
+@transaction.atomic
+def label_prepare(
+    *, carrier: Carrier, tracking_code: str, recipient_phone: str
+) -> DeliveryAssignment:
+    """The assignment a label is printed for, checked against the recipient's number: the
+    parcel must be `carrier`'s (another carrier's answers exactly like a code nobody has),
+    and the number the one its digest was made of. An assignment without a digest takes this
+    number's. Nothing of the recipient but that digest is written."""
+    assignment = (
+        DeliveryAssignment.objects.select_for_update()
+        .select_related("carrier")
+        .filter(carrier=carrier, tracking_code=tracking_code)
+        .first()
+    )
+    if assignment is None:
+        raise RegistryError(
+            "unknown_parcel", _("No parcel of this carrier has this tracking code.")
+        )
+    digest = recipient_digest(_normalize_phone(recipient_phone))
+    if not assignment.recipient_digest:
+        assignment.recipient_digest = digest
+        assignment.save(update_fields=["recipient_digest", "updated_at"])
+    elif not hmac.compare_digest(assignment.recipient_digest, digest):
+        raise RegistryError(
+            "recipient_mismatch",
+            _("This is not the recipient's phone number the carrier gave for this parcel."),
+            {"field": "recipient_phone"},
+        )
+    parcel_token_ensure(assignment=assignment)
+    return assignment
 
 
 def api_key_create(*, name: str, carrier: Carrier | None = None) -> tuple[ClientAPIKey, str]:

@@ -20,6 +20,7 @@ CASES_PER_OPERATION = 160
 OPERATIONS = {
     "carrier_assignments_upsert",
     "carrier_call_intents_create",
+    "carrier_labels_create",
     "carrier_staff_put",
     "carrier_staff_delete",
     "carriers_list",

@@ -504,6 +504,7 @@ def test_charlie_gets_no_page_of_any_row(client, world, model):
 STAFF = "/api/v1/carrier/staff/<str:employee_code>/"
 ASSIGNMENTS = "/api/v1/carrier/assignments/"
 CALL_INTENTS = "/api/v1/carrier/call-intents/"
+LABELS = "/api/v1/carrier/labels/"
 
 # A's identifiers, and identifiers no carrier has: B's answer must be the same for both.
 # `fresh` is a number nobody has, one per run of an attempt, for B to register.
@@ -604,6 +605,21 @@ ATTEMPTS = {
                 "tracking_code": c["tracking"],
             },
         ),
+        a_key_changes_a=False,
+    ),
+    "print a label of A's parcel": Attempt(
+        ("POST", LABELS),
+        lambda c: (
+            LABELS,
+            {
+                "tracking_code": c["tracking"],
+                "recipient_name": "Kẻ Mạo Danh",
+                "recipient_phone": "0907 111 111",
+                "address_lines": ["1 Phố Huế"],
+            },
+        ),
+        # A's own label of its parcel prints and writes nothing (the digest is already there):
+        # tests/registry/test_labels_api.py holds its control.
         a_key_changes_a=False,
     ),
 }

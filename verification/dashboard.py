@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from registry.models import Carrier
 
@@ -12,11 +13,19 @@ from . import stats
 from .models import DailyLookupStat, ImpersonationAlert, ScamReport, WebhookDelivery
 
 DAYS = 30
+# Translated where shown (views.dashboard); marked here for the catalogue.
 SERIES = [
-    ("staff_lookups", "Lookups of your staff numbers"),
-    ("impersonation_lookups", "Lookups where a caller claimed you from another number"),
-    ("reports", "Scam reports naming you"),
-    ("alerts_delivered", "Alerts delivered to your webhook"),
+    ("staff_lookups", gettext_noop("Lookups of your staff numbers")),
+    (
+        "impersonation_lookups",
+        gettext_noop("Lookups where a caller claimed you from another number"),
+    ),
+    ("reports", gettext_noop("Scam reports naming you")),
+    ("alerts_delivered", gettext_noop("Alerts delivered to your webhook")),
+    (
+        "parcel_page_visits",
+        gettext_noop("Visits to your parcel pages (the QR code on your labels)"),
+    ),
 ]
 
 
@@ -63,6 +72,7 @@ def series(carrier: Carrier, today: date | None = None) -> dict:
         "impersonation_lookups": [lookups.get((day, "impersonation"), 0) for day in days],
         "reports": [reports.get(day, 0) for day in days],
         "alerts_delivered": [delivered.get(day, 0) for day in days],
+        "parcel_page_visits": [lookups.get((day, "parcel_page"), 0) for day in days],
         "top_numbers": list(top),
         "shared_numbers": list(
             ImpersonationAlert.objects.filter(

@@ -215,6 +215,7 @@ class DailyLookupStat(models.Model):
     class Outcome(models.TextChoices):
         STAFF = "staff", _("Lookups of staff numbers")
         IMPERSONATION = "impersonation", _("Claimed by a caller with another number")
+        PARCEL_PAGE = "parcel_page", _("Parcel page visits")
 
     carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="+")
     day = models.DateField(_("day"))

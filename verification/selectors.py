@@ -260,3 +260,84 @@ def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> list[Proof
         (proof for proof in proofs if asked[proof.kind]),
         key=lambda proof: (proof.carrier_name, proof.employee_code),
     )
+
+
+@dataclass(frozen=True)
+class ParcelPage:
+    """What the parcel page shows. `staff` and what follows only while the parcel is open
+    and its recipient known: a delivered, failed or cancelled parcel, or one whose recipient
+    digest was purged (retention), shows its status only."""
+
+    carrier_slug: str
+    carrier_name: str
+    tracking_code: str
+    status: str
+    status_label: str
+    window_start: object
+    window_end: object
+    staff_name: str = ""  # masked
+    employee_code: str = ""
+    phones: tuple[str, ...] = ()  # E.164, active now
+    call_announced_at: object = None  # aware datetime of the live call intent, if any
+
+    @property
+    def shows_staff(self) -> bool:
+        return bool(self.employee_code)
+
+
+def parcel_page(token: str) -> ParcelPage | None:
+    """The parcel of this page token, or None. The announced call counts only a live call
+    intent of the parcel's own carrier, from the assigned staff member's active phones, to
+    this parcel's recipient (the digest): another carrier's intent proves nothing here."""
+    if not token:
+        return None
+    assignment = (
+        DeliveryAssignment.objects.select_related("carrier", "staff")
+        .filter(parcel_token=token)
+        .first()
+    )
+    if assignment is None:
+        return None
+    page = {
+        "carrier_slug": assignment.carrier.slug,
+        "carrier_name": assignment.carrier.name,
+        "tracking_code": assignment.tracking_code,
+        "status": assignment.status,
+        "status_label": assignment.get_status_display(),
+        "window_start": assignment.window_start,
+        "window_end": assignment.window_end,
+    }
+    staff = assignment.staff
+    if (
+        assignment.status not in OPEN_ASSIGNMENT
+        or not assignment.recipient_digest
+        or staff.status != staff.Status.ACTIVE
+    ):
+        return ParcelPage(**page)
+    numbers = tuple(
+        phones_active_now()
+        .filter(staff=staff, carrier=assignment.carrier_id)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    announced = (
+        CallIntent.objects.filter(
+            carrier=assignment.carrier_id,
+            staff=staff,
+            phone__in=numbers,
+            recipient_digest=assignment.recipient_digest,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    from .services import mask_name  # the verdict's masking rule; services imports us
+
+    return ParcelPage(
+        **page,
+        staff_name=mask_name(staff.full_name),
+        employee_code=staff.employee_code,
+        phones=numbers,
+        call_announced_at=announced,
+    )

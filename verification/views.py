@@ -2,14 +2,17 @@
 Tracking codes and the recipient's own number travel in POST bodies, never in a URL."""
 
 import csv
+from functools import wraps
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from django.views.defaults import page_not_found
 
 from config import cache, ratelimit
 from config.rates import parse_rate
@@ -19,8 +22,8 @@ from registry.freshness import verdict_key
 from registry.services import RegistryError
 
 from . import dashboard as dashboard_data
-from . import selectors, services
-from .models import ScamReport, ScamWarning
+from . import selectors, services, stats
+from .models import DailyLookupStat, ScamReport, ScamWarning
 
 
 class LookupForm(forms.Form):
@@ -190,6 +193,92 @@ def warnings(request):
         for warning in ScamWarning.objects.filter(is_published=True)
     ]
     return render(request, "verification/warnings.html", {"warnings": items})
+
+
+def _parcel_view(view):
+    """The parcel pages: per-IP limit like the lookup (its own bucket, WEB_RATE_LIMIT), and
+    every answer, 404 and 429 included, kept out of search engines, shared caches and other
+    sites' Referer headers: the token in the URL is all it takes to read the page."""
+
+    @wraps(view)
+    def wrapped(request, token: str):
+        retry_after = ratelimit.hit(
+            f"parcel:{ratelimit.client_ip(request)}", parse_rate(settings.WEB_RATE_LIMIT)
+        )
+        try:
+            response = _too_many(request, retry_after) if retry_after else view(request, token)
+        except Http404 as exc:
+            response = page_not_found(request, exc)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return require_http_methods(["GET", "HEAD"])(wrapped)
+
+
+def _parcel_or_404(token: str) -> selectors.ParcelPage:
+    page = selectors.parcel_page(token)
+    if page is None:
+        raise Http404
+    return page
+
+
+@_parcel_view
+def parcel(request, token: str):
+    """What a recipient sees after scanning the label: who will deliver, while it is open."""
+    page = _parcel_or_404(token)
+    stats.count(page.carrier_slug, DailyLookupStat.Outcome.PARCEL_PAGE)
+    return render(
+        request,
+        "verification/parcel.html",
+        {
+            "page": page,
+            "phones": [{"number": n, "display": phones.display(n)} for n in page.phones],
+            "hotlines": _hotlines(page.carrier_slug),
+            "token": token,
+        },
+    )
+
+
+def _hotlines(carrier_slug: str) -> list[dict]:
+    entry = selectors.carrier_in_directory(carrier_slug) or {"channels": []}
+    return [channel for channel in entry["channels"] if channel["kind"] == "hotline"]
+
+
+def _vcard_text(value: str) -> str:
+    """A vCard text value (RFC 6350, 3.4): backslash, comma, semicolon and newline escaped."""
+    for char, escaped in (("\\", "\\\\"), (",", "\\,"), (";", "\\;"), ("\n", "\\n")):
+        value = value.replace(char, escaped)
+    return value
+
+
+@_parcel_view
+def parcel_vcard(request, token: str):
+    """The assigned shipper as a contact, so that their call shows up named, with the
+    carrier in the name. Only while the page itself shows the shipper."""
+    page = _parcel_or_404(token)
+    if not page.shows_staff:
+        raise Http404
+    name = gettext("%(carrier)s shipper %(name)s (%(code)s)") % {
+        "carrier": page.carrier_name,
+        "name": page.staff_name,
+        "code": page.employee_code,
+    }
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"FN:{_vcard_text(name)}",
+        f"N:{_vcard_text(name)};;;;",
+        f"ORG:{_vcard_text(page.carrier_name)}",
+        f"TITLE:{_vcard_text(gettext('Shipper'))}",
+        *(f"TEL;TYPE=CELL,VOICE:{number}" for number in page.phones),
+        f"NOTE:{_vcard_text(gettext('Employee code: %(code)s') % {'code': page.employee_code})}",
+        "END:VCARD",
+    ]
+    response = HttpResponse("\r\n".join(lines) + "\r\n", content_type="text/vcard; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="shipper-{page.carrier_slug}.vcf"'
+    return response
 
 
 def dashboard(request):

@@ -22,6 +22,7 @@ def test_every_carrier_endpoint_is_described(schema):
     assert set(schema["paths"]["/api/v1/carrier/staff/{employee_code}/"]) >= {"put", "delete"}
     assert "post" in schema["paths"]["/api/v1/carrier/assignments/"]
     assert "post" in schema["paths"]["/api/v1/carrier/call-intents/"]
+    assert "post" in schema["paths"]["/api/v1/carrier/labels/"]
 
 
 def test_the_carrier_endpoints_answer_what_the_schema_says(client, schema, carrier_a, staff_a):
@@ -90,3 +91,35 @@ def test_the_docs_are_served_without_any_cdn(client, db):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+def test_the_label_endpoint_declares_its_binary_answers_and_errors(client, schema, staff_a):
+    operation = schema["paths"]["/api/v1/carrier/labels/"]["post"]
+    ok = operation["responses"]["200"]
+    assert ok["content"] == {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        "application/x-zpl": {"schema": {"type": "string", "format": "binary"}},
+    }
+    assert "X-Parcel-Url" in ok["headers"]
+    assert {"400", "403", "404"} <= set(operation["responses"])
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][body.rsplit("/", 1)[1]]
+    assert fields["properties"]["address_lines"]["maxItems"] == 4
+    # What the endpoint answers is what the schema says.
+    from registry import services
+
+    services.assignment_upsert(carrier=staff_a.carrier, tracking_code="T1", staff=staff_a)
+    key = make_key(staff_a.carrier)
+    unknown = call(
+        client,
+        "POST",
+        "/api/v1/carrier/labels/",
+        key,
+        {
+            "tracking_code": "NOPE",
+            "recipient_name": "Lê C",
+            "recipient_phone": "0901234567",
+            "address_lines": ["1 Phố Huế"],
+        },
+    )
+    assert_matches(schema, "/api/v1/carrier/labels/", "post", 404, unknown.json())

@@ -54,6 +54,7 @@ def test_an_operator_cannot_ask_for_another_carrier(client, bob, alice, activity
         "impersonation_lookups": 0,
         "reports": 0,
         "alerts_delivered": 0,
+        "parcel_page_visits": 0,
     }
 
 
@@ -80,6 +81,7 @@ def test_the_numbers_export_as_csv(client, alice, activity):
         "impersonation_lookups",
         "reports",
         "alerts_delivered",
+        "parcel_page_visits",
     ]
     assert len(rows) == 31
     assert rows[-1][1:4] == ["3", "1", "2"]
