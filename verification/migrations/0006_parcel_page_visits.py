@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verification', '0004_seed_scam_warnings'),
+        ('verification', '0005_alert_kinds'),
     ]
 
     operations = [
