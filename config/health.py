@@ -6,6 +6,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from config import replica
+
 CHECK_SECONDS = 2
 
 
@@ -46,7 +48,8 @@ def readyz(request):
         except Exception as exc:  # noqa: BLE001  any failure means "not ready"
             checks[name] = f"down: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if replica.configured():
+        # Reported, not required: lookups fall back to the primary while it is down or lags.
+        body["replica"] = replica.probe().as_json()
+    return JsonResponse(body, status=200 if ready else 503)

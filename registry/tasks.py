@@ -31,3 +31,14 @@ def sweep_pending_staff_imports() -> int:
     for import_id in import_ids:
         import_staff_file.delay(import_id)
     return len(import_ids)
+
+
+@shared_task(acks_late=True)
+def purge_expired_assignments() -> list[str]:
+    days = services.assignments_purge_expired(keep_days=settings.RETENTION_DAYS)
+    return [day.isoformat() for day in days]
+
+
+@shared_task(acks_late=True)
+def ensure_assignment_partitions() -> list[str]:
+    return services.assignment_partitions_ensure()

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from django.db import connection
+from django.conf import settings
+from django.db import connections
 from django.db.models import (
     BooleanField,
     CharField,
@@ -19,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from config import cache
+from config import cache, replica
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
@@ -34,26 +35,35 @@ def carrier_directory() -> list[dict]:
     """Active carriers with their official channels, as the public sees them."""
     directory = cache.get(CARRIERS_KEY)
     if directory is None:
-        directory = [
-            {
-                "slug": carrier.slug,
-                "name": carrier.name,
-                "channels": [
-                    {
-                        "kind": channel.kind,
-                        "value": channel.value,
-                        "label": channel.label,
-                        "display": phones.display(channel.value)
-                        if channel.kind == OfficialChannel.Kind.HOTLINE
-                        else channel.value,
-                    }
-                    for channel in carrier.channels.all()
-                ],
-            }
-            for carrier in Carrier.objects.filter(is_active=True).prefetch_related("channels")
-        ]
-        cache.set(CARRIERS_KEY, directory, DIRECTORY_SECONDS)
+        directory = replica.read(_carrier_directory_from)
+        # Writes drop the entry, but with a replica a read just after one may get the old
+        # state: it then lives only as long as keeps every answer under a minute old.
+        stale = settings.REPLICA_STALENESS_SECONDS
+        cache.set(CARRIERS_KEY, directory, 60 - stale if stale else DIRECTORY_SECONDS)
     return directory
+
+
+def _carrier_directory_from(alias: str) -> list[dict]:
+    return [
+        {
+            "slug": carrier.slug,
+            "name": carrier.name,
+            "channels": [
+                {
+                    "kind": channel.kind,
+                    "value": channel.value,
+                    "label": channel.label,
+                    "display": phones.display(channel.value)
+                    if channel.kind == OfficialChannel.Kind.HOTLINE
+                    else channel.value,
+                }
+                for channel in carrier.channels.all()
+            ],
+        }
+        for carrier in Carrier.objects.using(alias)
+        .filter(is_active=True)
+        .prefetch_related("channels")
+    ]
 
 
 def carrier_in_directory(slug: str) -> dict | None:
@@ -75,6 +85,12 @@ class NumberFacts:
     hotline_carriers: list[dict]  # [{"slug", "name"}] of active carriers with this hotline
     registrations: list[Registration]  # every staff registration, active or not
     report_count: int
+
+
+def _fetchall(alias: str, sql: str, params) -> list[tuple]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 _COLUMNS = ["kind", "slug", "name", "staff", "code", "full_name", "active", "reporters"]
@@ -157,9 +173,7 @@ def number_facts(e164: str) -> NumberFacts:
     params = list(params)
     for index in number_at:
         params[index] = e164
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = replica.read(lambda alias: _fetchall(alias, sql, params))
     hotline_carriers, registrations, report_count = {}, [], 0
     for kind, slug, name, staff, code, full_name, active, reporters in rows:
         if kind == "hotline":
@@ -227,7 +241,5 @@ def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> tuple[bool
     ]:
         for index in where[placeholder]:
             params[index] = value
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        kinds = {kind for (kind,) in cursor.fetchall()}
+    kinds = {kind for (kind,) in replica.read(lambda alias: _fetchall(alias, sql, params))}
     return bool(tracking_code) and "assignment" in kinds, bool(digest) and "call" in kinds
