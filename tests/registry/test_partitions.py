@@ -3,8 +3,10 @@ SQLite. Retention forgets whole days on both; (carrier, tracking code) stays uni
 
 import threading
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
@@ -153,3 +155,10 @@ def test_a_later_migration_may_add_a_field_with_a_plain_index(db):
             [partitions.name_for(timezone.localdate())],
         )
         assert any("parcel_token_probe" in i for (i,) in cursor.fetchall())
+
+
+@postgres_only
+def test_the_command_covers_past_days_before_older_assignments_are_loaded(db):
+    call_command("assignment_partitions", "--back", "3", stdout=StringIO())
+    today = timezone.localdate()
+    assert {today - timedelta(days=n) for n in range(4)} <= set(partitions.existing())
