@@ -547,21 +547,57 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
     result.created = len(rows) - len(known)
     DeliveryAssignment.objects.bulk_create([r for c, r in rows.items() if c not in known])
     if known:
-        # The known rows' creation times bound the update to their days' partitions.
-        days = [created_at for _pk, created_at in known.values()]
-        in_their_days = DeliveryAssignment.objects.filter(
-            created_at__gte=min(days), created_at__lte=max(days)
-        )
-        for update_fields, group in (
-            (_ASSIGNMENT_FIELDS + ["recipient_digest"], known.keys() & with_digest),
-            (_ASSIGNMENT_FIELDS, known.keys() - with_digest),
-        ):
-            for code in group:
-                rows[code].pk = known[code][0]
-            if group:
-                in_their_days.bulk_update([rows[code] for code in group], update_fields)
+        for code, (pk, created_at) in known.items():
+            rows[code].pk, rows[code].created_at = pk, created_at
+        _assignments_update([rows[code] for code in known], with_digest=with_digest)
     result.errors.sort(key=lambda error: error["index"])
     return result
+
+
+_UPDATE_KNOWN_SQL = """
+    UPDATE registry_deliveryassignment
+    SET staff_id = %s, window_start = %s, window_end = %s, status = %s, updated_at = %s,
+        recipient_digest = COALESCE(%s, recipient_digest)
+    WHERE id = %s AND created_at = %s"""
+
+
+def _assignments_update(assignments: list[DeliveryAssignment], *, with_digest: set[str]) -> None:
+    """Save known assignments' fields (and the digest of those in `with_digest`) at once.
+
+    On PostgreSQL one prepared UPDATE per row by its primary key (id, created_at), which
+    finds its day's partition and row by index whatever the statistics say, all sent in one
+    pipeline (psycopg's executemany). Django's bulk_update writes a CASE over every row for
+    every field, which PostgreSQL evaluates row by row: 4 s for 1000 assignments on the
+    benchmark's 500,000, and an UPDATE joined to the rows as arrays was planned as a
+    nested loop over an unanalysed day partition (1.7 s)."""
+    if connection.vendor != "postgresql":
+        for fields, group in (
+            (
+                _ASSIGNMENT_FIELDS + ["recipient_digest"],
+                [a for a in assignments if a.tracking_code in with_digest],
+            ),
+            (_ASSIGNMENT_FIELDS, [a for a in assignments if a.tracking_code not in with_digest]),
+        ):
+            if group:
+                DeliveryAssignment.objects.bulk_update(group, fields)
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _UPDATE_KNOWN_SQL,
+            [
+                (
+                    a.staff_id,
+                    a.window_start,
+                    a.window_end,
+                    a.status,
+                    a.updated_at,
+                    a.recipient_digest if a.tracking_code in with_digest else None,
+                    a.pk,
+                    a.created_at,
+                )
+                for a in assignments
+            ],
+        )
 
 
 def assignments_purge_expired(*, keep_days: int, today: date | None = None) -> list[date]:
