@@ -1,12 +1,15 @@
 """Seeds PostgreSQL at scale with set-based SQL (generate_series): millions of rows in
 minutes, no Python loop per row. Staff k has the phone +8491<k, 7 digits>, works for carrier
-k % 20 and holds the parcels BN<i> with i % staff = k."""
+k % 20 and holds the parcels BN<i> with i % staff = k. Parcel i was assigned i % DAYS days
+ago: the assignments fill one day partition each of the retention period, as in production
+(run.py creates those partitions before seeding)."""
 
 import psycopg
 
 CARRIERS = 20
 FULL_PHONES = 1_000_000
 FULL_ASSIGNMENTS = 10_000_000
+DAYS = 90  # RETENTION_DAYS
 
 
 def sizes(scale: float) -> tuple[int, int]:
@@ -69,9 +72,9 @@ def seed(database_url: str, phones: int, assignments: int, log=print) -> None:
                     created_at, updated_at)
                SELECT c.ids[1 + (i %% %s) %% %s], 'BN' || lpad(i::text, 10, '0'),
                       %s + (i %% %s), md5(i::text) || md5((i + 1)::text), 'out_for_delivery',
-                      now(), now()
+                      now() - (i %% %s) * interval '1 day', now()
                FROM generate_series(0, %s - 1) i, c""",
-            (phones, CARRIERS, first_staff, phones, assignments),
+            (phones, CARRIERS, first_staff, phones, DAYS, assignments),
         )
         conn.execute("ANALYZE")
         conn.execute("INSERT INTO bench_meta VALUES (%s, %s)", (phones, assignments))

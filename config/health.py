@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from config import cache as cache_wrapper
+from config import replica
 
 CHECK_SECONDS = 2
 READY_DEADLINE_SECONDS = 2.5
@@ -73,7 +74,8 @@ def readyz(request):
         thread.join(max(0.0, deadline - time.monotonic()))
     checks_out = {name: results.get(name, "down: timeout") for name, _check in checks}
     ready = all(value == "ok" for value in checks_out.values())
-    return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks_out},
-        status=200 if ready else 503,
-    )
+    body = {"status": "ready" if ready else "unavailable", "checks": checks_out}
+    if replica.configured():
+        # Reported, not required: lookups fall back to the primary while it is down or lags.
+        body["replica"] = replica.probe().as_json()
+    return JsonResponse(body, status=200 if ready else 503)

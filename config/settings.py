@@ -149,6 +149,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A streaming read replica for the lookup path (config/replica.py); unset: one database.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", default=5)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", default=1, minimum=1)
+# How old a lookup's data may be when it comes from the replica.
+REPLICA_STALENESS_SECONDS = (
+    REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS if DATABASE_REPLICA_URL else 0
+)
+if DATABASE_REPLICA_URL:
+    replica = env.db("DATABASE_REPLICA_URL")
+    if replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be the same kind as DATABASE_URL")
+    replica.update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        # The test runner reads the replica through the test database itself.
+        TEST={"MIRROR": "default"},
+    )
+    replica.setdefault("OPTIONS", {}).update(
+        {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 1}
+    )
+    DATABASES["replica"] = replica
+    if REPLICA_STALENESS_SECONDS >= 60:
+        raise ImproperlyConfigured(
+            "REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS must stay under 60 s: "
+            "no answer may be older than a minute"
+        )
+DATABASE_ROUTERS = ["config.replica.PrimaryReplicaRouter"]
+
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="registry")
 if REDIS_URL:
@@ -353,10 +382,15 @@ RECEIPT_KEY_FILE = env.str(
 
 # How long any cached answer (a verdict, an API key, the carrier directory) may be served.
 # Writes drop what they change at commit; this bounds what a write could not drop (the cache
-# unreachable at that moment, a read racing the write): the contract says 60 s at most.
+# unreachable at that moment, a read racing the write): the contract says 60 s at most. With
+# a replica, a lookup right after a write may read the old state from it and cache it: the
+# replica's staleness counts too.
 VERDICT_CACHE_SECONDS = env_int("VERDICT_CACHE_SECONDS", default=30)
-if VERDICT_CACHE_SECONDS > 60:
-    raise ImproperlyConfigured("VERDICT_CACHE_SECONDS must be at most 60")
+if VERDICT_CACHE_SECONDS + REPLICA_STALENESS_SECONDS > 60:
+    raise ImproperlyConfigured(
+        "VERDICT_CACHE_SECONDS (+ REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS when "
+        "DATABASE_REPLICA_URL is set) must be at most 60"
+    )
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
 # Webhook URLs (config.outbound): https to public addresses only. Plain http only while
@@ -387,15 +421,19 @@ CELERY_BEAT_SCHEDULE = {
         ("sweep-pending-webhooks", "sweep_pending_webhooks", 60.0),
         ("rollup-lookup-stats", "rollup_lookup_stats", 300.0),
         ("expire-call-intents", "expire_call_intents", 300.0),
-        ("purge-recipient-digests", "purge_recipient_digests", 3600.0),
         ("purge-expired-records", "purge_expired_records", 3600.0),
     ]
 }
-CELERY_BEAT_SCHEDULE["sweep-pending-staff-imports"] = {
-    "task": "registry.tasks.sweep_pending_staff_imports",
-    "schedule": 60.0,
-}
-CELERY_BEAT_SCHEDULE["purge-old-history"] = {
-    "task": "registry.tasks.purge_old_history",
-    "schedule": 3600.0,
-}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        name: {"task": f"registry.tasks.{task}", "schedule": seconds}
+        for name, task, seconds in [
+            ("sweep-pending-staff-imports", "sweep_pending_staff_imports", 60.0),
+            ("purge-old-history", "purge_old_history", 3600.0),
+            # Whole days go at once (a partition each on PostgreSQL): hourly is plenty.
+            ("purge-expired-assignments", "purge_expired_assignments", 3600.0),
+            # Partitions exist DAYS_AHEAD days ahead; hourly so that a failed run is retried.
+            ("ensure-assignment-partitions", "ensure_assignment_partitions", 3600.0),
+        ]
+    }
+)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from simple_history.models import HistoricalRecords
 from config import outbound
 from config.celery import enqueue_on_commit
 
-from . import apikeys, freshness, phones, selectors
+from . import apikeys, freshness, partitions, phones, selectors
 from .models import (
     Carrier,
     CarrierOperator,
@@ -422,6 +422,7 @@ def assignment_upsert(
     number is turned into its digest here and goes no further."""
     if staff.carrier_id != carrier.pk:
         raise RegistryError("unknown_employee", _("This staff member is not of this carrier."))
+    _lock_assignments_of(carrier)
     assignment = DeliveryAssignment.objects.filter(
         carrier=carrier, tracking_code=tracking_code
     ).first()
@@ -549,6 +550,23 @@ def assignment_window_error(start: datetime | None, end: datetime | None) -> str
     return None
 
 
+# Any constant of our own: the first key of the two-key advisory locks of assignment writes.
+_ASSIGNMENTS_LOCK = 16_001
+
+
+def _lock_assignments_of(carrier: Carrier) -> None:
+    """Hold, until the transaction ends, the right to create assignments of `carrier`.
+
+    On PostgreSQL the table is partitioned by day and no index can hold (carrier, tracking
+    code) unique across days (registry/partitions.py): the writers of one carrier take
+    turns between looking codes up in every partition and inserting the new ones, so the
+    same code is never created twice. SQLite has the real unique constraint, and one writer
+    at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGNMENTS_LOCK, carrier.pk])
+
+
 MAX_ASSIGNMENTS_PER_CALL = 1000
 _ASSIGNMENT_FIELDS = ["staff", "window_start", "window_end", "status", "updated_at"]
 
@@ -592,8 +610,10 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
 
     Each item is checked on its own: valid ones are saved, invalid ones come back by index.
     A known tracking code counts as updated even when nothing changed. A constant number of
-    queries whatever the batch size: one for the staff, one for the known codes, at most
-    two upserts. An item without `recipient_phone` keeps the digest already stored."""
+    queries whatever the batch size: one for the staff, the carrier's lock, one for the
+    known codes, one insert of the new ones and at most two updates of the known ones (an
+    INSERT … ON CONFLICT needs a unique index the partitioned table cannot have). An item
+    without `recipient_phone` keeps the digest already stored."""
     if len(items) > MAX_ASSIGNMENTS_PER_CALL:
         raise RegistryError(
             "too_many_items",
@@ -671,40 +691,89 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
             created_at=now,
             updated_at=now,
         )
-    known = set(
-        DeliveryAssignment.objects.filter(
+    _lock_assignments_of(carrier)
+    known = {
+        code: (pk, created_at)
+        for code, pk, created_at in DeliveryAssignment.objects.filter(
             carrier=carrier, tracking_code__in=list(rows)
-        ).values_list("tracking_code", flat=True)
-    )
+        ).values_list("tracking_code", "pk", "created_at")
+    }
     result.updated = len(known)
     result.created = len(rows) - len(known)
-    for update_fields, group in (
-        (
-            _ASSIGNMENT_FIELDS + ["recipient_digest"],
-            [r for c, r in rows.items() if c in with_digest],
-        ),
-        (_ASSIGNMENT_FIELDS, [r for c, r in rows.items() if c not in with_digest]),
-    ):
-        if group:
-            DeliveryAssignment.objects.bulk_create(
-                group,
-                update_conflicts=True,
-                unique_fields=["carrier", "tracking_code"],
-                update_fields=update_fields,
-            )
+    DeliveryAssignment.objects.bulk_create([r for c, r in rows.items() if c not in known])
+    if known:
+        for code, (pk, created_at) in known.items():
+            rows[code].pk, rows[code].created_at = pk, created_at
+        _assignments_update([rows[code] for code in known], with_digest=with_digest)
     result.errors.sort(key=lambda error: error["index"])
     return result
 
 
-def assignments_purge_recipient_digests(*, older_than_days: int) -> int:
-    """Forget who received parcels assigned more than `older_than_days` ago (retention):
-    the digest goes, the assignment stays. Running it twice changes nothing more."""
-    cutoff = timezone.now() - timedelta(days=older_than_days)
-    return (
-        DeliveryAssignment.objects.filter(created_at__lt=cutoff)
-        .exclude(recipient_digest="")
-        .update(recipient_digest="")
+_UPDATE_KNOWN_SQL = """
+    UPDATE registry_deliveryassignment
+    SET staff_id = %s, window_start = %s, window_end = %s, status = %s, updated_at = %s,
+        recipient_digest = COALESCE(%s, recipient_digest)
+    WHERE id = %s AND created_at = %s"""
+
+
+def _assignments_update(assignments: list[DeliveryAssignment], *, with_digest: set[str]) -> None:
+    """Save known assignments' fields (and the digest of those in `with_digest`) at once.
+
+    On PostgreSQL one prepared UPDATE per row by its primary key (id, created_at), which
+    finds its day's partition and row by index whatever the statistics say, all sent in one
+    pipeline (psycopg's executemany). Django's bulk_update writes a CASE over every row for
+    every field, which PostgreSQL evaluates row by row: 4 s for 1000 assignments on the
+    benchmark's 500,000, and an UPDATE joined to the rows as arrays was planned as a
+    nested loop over an unanalysed day partition (1.7 s)."""
+    if connection.vendor != "postgresql":
+        for fields, group in (
+            (
+                _ASSIGNMENT_FIELDS + ["recipient_digest"],
+                [a for a in assignments if a.tracking_code in with_digest],
+            ),
+            (_ASSIGNMENT_FIELDS, [a for a in assignments if a.tracking_code not in with_digest]),
+        ):
+            if group:
+                DeliveryAssignment.objects.bulk_update(group, fields)
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _UPDATE_KNOWN_SQL,
+            [
+                (
+                    a.staff_id,
+                    a.window_start,
+                    a.window_end,
+                    a.status,
+                    a.updated_at,
+                    a.recipient_digest if a.tracking_code in with_digest else None,
+                    a.pk,
+                    a.created_at,
+                )
+                for a in assignments
+            ],
+        )
+
+
+def assignments_purge_expired(*, keep_days: int, today: date | None = None) -> list[date]:
+    """Retention: forget the assignments (and so who received the parcels) of every local
+    day before the last `keep_days`; the days purged. On PostgreSQL whole day partitions
+    are detached and dropped, no row is updated; on SQLite the same days' rows are deleted.
+    Running it twice purges nothing more."""
+    first_kept = (today or timezone.localdate()) - timedelta(days=keep_days)
+    if partitions.is_partitioned():
+        return partitions.drop_before(first_kept)
+    expired = DeliveryAssignment.objects.filter(created_at__lt=partitions.day_start(first_kept))
+    days = sorted(
+        {timezone.localdate(created) for created in expired.values_list("created_at", flat=True)}
     )
+    expired.delete()
+    return days
+
+
+def assignment_partitions_ensure(*, today: date | None = None) -> list[str]:
+    """Today's and the next days' assignment partitions (PostgreSQL); the ones created."""
+    return partitions.ensure_ahead(today=today)
 
 
 def history_purge(*, older_than_days: int) -> int:

@@ -36,3 +36,14 @@ def sweep_pending_staff_imports() -> int:
 @shared_task(acks_late=True)
 def purge_old_history() -> int:
     return services.history_purge(older_than_days=settings.HISTORY_RETENTION_DAYS)
+
+
+@shared_task(acks_late=True)
+def purge_expired_assignments() -> list[str]:
+    days = services.assignments_purge_expired(keep_days=settings.RETENTION_DAYS)
+    return [day.isoformat() for day in days]
+
+
+@shared_task(acks_late=True)
+def ensure_assignment_partitions() -> list[str]:
+    return services.assignment_partitions_ensure()

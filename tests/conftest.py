@@ -24,6 +24,10 @@ def _missing_service(item) -> str | None:
             return "needs Redis: run scripts/test with Redis on 127.0.0.1:6379"
     if item.get_closest_marker("browser") and not shutil.which(CHROMIUM):
         return "needs Chromium: apt-get install -y chromium (as .ci/run does)"
+    if item.get_closest_marker("replica"):
+        from tests.replica import cluster
+
+        return cluster.missing()
     return None
 
 

@@ -87,3 +87,40 @@ def test_a_plain_http_test_host_can_turn_the_secure_defaults_down():
         CSRF_COOKIE_SECURE="0",
     )
     assert result.stdout.split() == ["False", "False", "False"], result.stderr
+
+
+REPLICA = "postgres://postgres@127.0.0.1:5432/registry_replica"
+
+
+def test_with_a_replica_cached_verdicts_live_less_by_the_replicas_allowed_staleness():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.VERDICT_CACHE_SECONDS)",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/registry",
+        DATABASE_REPLICA_URL=REPLICA,
+        REPLICA_MAX_LAG_SECONDS="5",
+        REPLICA_CHECK_SECONDS="1",
+    )
+    assert result.stdout.split()[-1] == "54", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("VERDICT_CACHE_SECONDS", "60"), ("REPLICA_MAX_LAG_SECONDS", "60")],
+)
+def test_a_replica_setting_that_lets_answers_grow_older_than_a_minute_stops_the_process(
+    name, value
+):
+    result = manage(
+        "check",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/registry",
+        DATABASE_REPLICA_URL=REPLICA,
+        **{name: value},
+    )
+    assert result.returncode != 0 and name in result.stderr
+
+
+def test_a_replica_of_another_kind_than_the_primary_stops_the_process():
+    result = manage("check", DATABASE_REPLICA_URL=REPLICA)  # the primary is SQLite
+    assert result.returncode != 0 and "DATABASE_REPLICA_URL" in result.stderr

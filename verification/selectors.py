@@ -6,7 +6,7 @@ from datetime import date
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.db.models import (
     BooleanField,
     CharField,
@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from config import cache
+from config import cache, replica
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
@@ -38,24 +38,8 @@ def carrier_directory() -> list[dict]:
     """Active carriers with their official channels, as the public sees them."""
     directory = cache.get(CARRIERS_KEY)
     if directory is None:
-        directory = [
-            {
-                "slug": carrier.slug,
-                "name": carrier.name,
-                "channels": [
-                    {
-                        "kind": channel.kind,
-                        "value": channel.value,
-                        "label": channel.label,
-                        "display": phones.display(channel.value)
-                        if channel.kind == OfficialChannel.Kind.HOTLINE
-                        else channel.value,
-                    }
-                    for channel in carrier.channels.all()
-                ],
-            }
-            for carrier in Carrier.objects.filter(is_active=True).prefetch_related("channels")
-        ]
+        directory = replica.read(_carrier_directory_from)
+        # VERDICT_CACHE_SECONDS leaves room for the replica's staleness (settings.py).
         cache.set(CARRIERS_KEY, directory, settings.VERDICT_CACHE_SECONDS)
         cache.set(LAST_KNOWN_KEY, directory, LAST_KNOWN_SECONDS)
     return directory
@@ -64,6 +48,29 @@ def carrier_directory() -> list[dict]:
 def carrier_directory_last_known() -> list[dict]:
     """The directory without touching the database: its last known copy, or nothing."""
     return cache.get(LAST_KNOWN_KEY) or []
+
+
+def _carrier_directory_from(alias: str) -> list[dict]:
+    return [
+        {
+            "slug": carrier.slug,
+            "name": carrier.name,
+            "channels": [
+                {
+                    "kind": channel.kind,
+                    "value": channel.value,
+                    "label": channel.label,
+                    "display": phones.display(channel.value)
+                    if channel.kind == OfficialChannel.Kind.HOTLINE
+                    else channel.value,
+                }
+                for channel in carrier.channels.all()
+            ],
+        }
+        for carrier in Carrier.objects.using(alias)
+        .filter(is_active=True)
+        .prefetch_related("channels")
+    ]
 
 
 def carrier_in_directory(slug: str) -> dict | None:
@@ -85,6 +92,12 @@ class NumberFacts:
     hotline_carriers: list[dict]  # [{"slug", "name"}] of active carriers with this hotline
     registrations: list[Registration]  # every staff registration, active or not
     report_count: int
+
+
+def _fetchall(alias: str, sql: str, params) -> list[tuple]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 _COLUMNS = ["kind", "slug", "name", "staff", "code", "full_name", "active", "reporters"]
@@ -167,9 +180,7 @@ def number_facts(e164: str) -> NumberFacts:
     params = list(params)
     for index in number_at:
         params[index] = e164
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = replica.read(lambda alias: _fetchall(alias, sql, params))
     hotline_carriers, registrations, report_count = {}, [], 0
     for kind, slug, name, staff, code, full_name, active, reporters in rows:
         if kind == "hotline":
@@ -252,9 +263,8 @@ def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> list[Proof
     ]:
         for index in where[placeholder]:
             params[index] = value
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        proofs = [Proof(*row) for row in cursor.fetchall()]
+    rows = replica.read(lambda alias: _fetchall(alias, sql, params))
+    proofs = [Proof(*row) for row in rows]
     asked = {"assignment": bool(tracking_code), "call": bool(digest)}
     return sorted(
         (proof for proof in proofs if asked[proof.kind]),

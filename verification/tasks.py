@@ -7,8 +7,6 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from registry import services as registry_services
-
 from . import services, stats
 from .models import WebhookDelivery
 
@@ -48,13 +46,6 @@ def rollup_lookup_stats() -> int:
 @shared_task(acks_late=True)
 def expire_call_intents() -> int:
     return services.call_intents_expire()
-
-
-@shared_task(acks_late=True)
-def purge_recipient_digests() -> int:
-    return registry_services.assignments_purge_recipient_digests(
-        older_than_days=settings.RETENTION_DAYS
-    )
 
 
 @shared_task(acks_late=True)

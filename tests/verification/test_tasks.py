@@ -5,15 +5,11 @@ from datetime import timedelta
 from django.utils import timezone
 
 from registry import services as registry_services
-from registry.models import DeliveryAssignment, StaffMember
+from registry.models import StaffMember
 from registry.tasks import purge_old_history
 from verification import services
 from verification.models import CallIntent, ImpersonationAlert, ScamReport, WebhookDelivery
-from verification.tasks import (
-    expire_call_intents,
-    purge_expired_records,
-    purge_recipient_digests,
-)
+from verification.tasks import expire_call_intents, purge_expired_records
 
 
 def test_expired_call_intents_are_deleted_and_live_ones_kept(staff_a):
@@ -32,21 +28,6 @@ def test_expired_call_intents_are_deleted_and_live_ones_kept(staff_a):
     assert expire_call_intents.apply().get() == 0
     assert list(CallIntent.objects.values_list("pk", flat=True)) != [expired.pk]
     assert CallIntent.objects.count() == 1
-
-
-def test_recipient_digests_are_purged_after_the_retention_period(staff_a, settings):
-    settings.RETENTION_DAYS = 90
-    for code in ["OLD", "NEW"]:
-        registry_services.assignment_upsert(
-            carrier=staff_a.carrier, tracking_code=code, staff=staff_a, recipient_phone="0901000999"
-        )
-    DeliveryAssignment.objects.filter(tracking_code="OLD").update(
-        created_at=timezone.now() - timedelta(days=91)
-    )
-    assert purge_recipient_digests.apply().get() == 1
-    assert purge_recipient_digests.apply().get() == 0
-    digests = dict(DeliveryAssignment.objects.values_list("tracking_code", "recipient_digest"))
-    assert digests["OLD"] == "" and len(digests["NEW"]) == 64
 
 
 def test_reports_alerts_and_deliveries_are_purged_after_their_retention(staff_a, settings):

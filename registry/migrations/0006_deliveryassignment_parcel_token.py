@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     when their first label is printed (registry.services.parcel_token_ensure); the column's
     default gives every new row its token."""
 
-    dependencies = [("registry", "0004_staff_import")]
+    dependencies = [("registry", "0005_partition_assignments")]
 
     operations = [
         migrations.AddField(
