@@ -101,6 +101,7 @@ def home(request):
         message = phones.REASONS.get(exc.details.get("reason"), exc.message)
         form.add_error(field if field in form.fields else "number", message)
         return render(request, "verification/home.html", {"form": form}, status=400)
+    verdict = services.web_verdict(answer)
     return render(
         request,
         "verification/home.html",
@@ -109,11 +110,74 @@ def home(request):
                 initial={"claimed_carrier": data["claimed_carrier"]}, carrier_choices=choices
             ),
             "answer": answer,
+            "verdict": verdict,
+            "tone": TONES[verdict],
+            **_hotlines_to_call(answer, verdict),
+            "parcel_carrier": _parcel_carrier(answer),
+            "converted": phones.conversion(data["number"]),
             # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
             "number_display": phones.display(answer["number"]),
             "carrier_names": ", ".join(carrier["name"] for carrier in answer["carriers"]),
         },
     )
+
+
+# The colour of each answer: green only when the recipient may talk, red when they should
+# hang up on a caller who is not who they claim, amber when nothing is known either way.
+TONES = {
+    services.GENUINE: "safe",
+    services.OFFICIAL: "official",
+    services.NOT_THIS_CARRIER: "danger",
+    services.WRONG_PARCEL: "danger",
+    services.REVOKED: "danger",
+    services.REPORTED: "danger",
+    services.UNKNOWN: "caution",
+}
+SHORT_LIST = 4
+
+
+def _hotlines_to_call(answer: dict, verdict: str) -> dict:
+    """The primary action's numbers: whom to call instead of talking to this caller. The
+    carrier the caller claimed, else the carriers the number is (or was) with, else the first
+    few carriers of the directory (`short_list`, with a link to all of them). For `official`,
+    the hotline itself (calling it back beats a spoofed caller ID); for `genuine`, nothing:
+    the recipient may talk."""
+    if verdict == services.GENUINE:
+        return {"hotlines": [], "short_list": False}
+    if verdict == services.OFFICIAL:
+        number = answer["number"]
+        entry = answer["carriers"][0]
+        hotline = {"name": entry["name"], "number": number, "display": phones.display(number)}
+        return {"hotlines": [hotline], "short_list": False}
+    claimed = answer.get("claimed_carrier")
+    if claimed and claimed["hotlines"]:
+        hotlines = [{"name": claimed["name"], **hotline} for hotline in claimed["hotlines"]]
+        return {"hotlines": hotlines, "short_list": False}
+    entries = [] if claimed else answer["carriers"]
+    entries = [selectors.carrier_in_directory(carrier["slug"]) for carrier in entries]
+    hotlines = _first_hotlines([entry for entry in entries if entry])
+    if hotlines:
+        return {"hotlines": hotlines, "short_list": False}
+    return {
+        "hotlines": _first_hotlines(selectors.carrier_directory()[:SHORT_LIST]),
+        "short_list": True,
+    }
+
+
+def _first_hotlines(entries: list[dict]) -> list[dict]:
+    return [
+        {"name": entry["name"], "number": hotline["value"], "display": hotline["display"]}
+        for entry in entries
+        for hotline in [next((c for c in entry["channels"] if c["kind"] == "hotline"), None)]
+        if hotline
+    ]
+
+
+def _parcel_carrier(answer: dict) -> str | None:
+    """The name of the carrier whose parcel matched, when the verdict says so."""
+    slug = (answer.get("assignment") or {}).get("carrier")
+    names = {carrier["slug"]: carrier["name"] for carrier in answer["carriers"]}
+    return names.get(slug, slug) if slug else None
 
 
 def carriers(request):
