@@ -61,6 +61,14 @@ def _carrier_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _add_service_error(form: forms.Form, exc: RegistryError) -> None:
+    """A service's refusal beside the field it is about. The service's message starts with
+    the API's field name ("number: …"); beside its field, the reason alone reads better."""
+    field = exc.details.get("field", "number")
+    message = phones.REASONS.get(exc.details.get("reason"), exc.message)
+    form.add_error(field if field in form.fields else "number", message)
+
+
 def _too_many(request, retry_after: int):
     response = render(
         request, "verification/rate_limited.html", {"retry_after": retry_after}, status=429
@@ -95,11 +103,7 @@ def home(request):
     try:
         answer = services.verify(data["number"], lookup, with_details=True, prefetched=prefetched)
     except RegistryError as exc:
-        field = exc.details.get("field", "number")
-        # The service's message starts with the API's field name ("number: …"); the page
-        # shows the error beside its field, so the reason alone reads better.
-        message = phones.REASONS.get(exc.details.get("reason"), exc.message)
-        form.add_error(field if field in form.fields else "number", message)
+        _add_service_error(form, exc)
         return render(request, "verification/home.html", {"form": form}, status=400)
     verdict = services.web_verdict(answer)
     return render(
@@ -225,7 +229,7 @@ def report(request):
     except ratelimit.RateLimited as exc:
         return _too_many(request, exc.retry_after)
     except RegistryError as exc:
-        form.add_error(exc.details.get("field", "number"), exc.message)
+        _add_service_error(form, exc)
         return render(request, "verification/report.html", {"form": form}, status=400)
     return render(request, "verification/report_thanks.html")
 
