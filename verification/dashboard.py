@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry.models import Carrier
 
@@ -13,10 +14,10 @@ from .models import DailyLookupStat, ScamReport, WebhookDelivery
 
 DAYS = 30
 SERIES = [
-    ("staff_lookups", "Lookups of your staff numbers"),
-    ("impersonation_lookups", "Lookups where a caller claimed you from another number"),
-    ("reports", "Scam reports naming you"),
-    ("alerts_delivered", "Alerts delivered to your webhook"),
+    ("staff_lookups", _("Lookups of your staff numbers")),
+    ("impersonation_lookups", _("Lookups where a caller claimed you from another number")),
+    ("reports", _("Scam reports naming you")),
+    ("alerts_delivered", _("Alerts delivered to your webhook")),
 ]
 
 

@@ -268,7 +268,7 @@ def dashboard(request):
             )
         return response
     charts = [
-        {"name": name, "label": _(label), **dashboard_data.bars(data[name])}
+        {"name": name, "label": label, **dashboard_data.bars(data[name])}
         for name, label in dashboard_data.SERIES
     ]
     context = {
