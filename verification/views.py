@@ -190,6 +190,12 @@ def carriers(request):
     )
 
 
+def offline(request):
+    """The official hotlines, saved by the service worker for when the network fails. A page
+    of its own, without forms: it must make sense read from the phone's cache, hours later."""
+    return render(request, "verification/offline.html", {"carriers": selectors.carrier_directory()})
+
+
 class ReportForm(forms.Form):
     number = forms.CharField(
         label=_("The number that called or texted you"),
