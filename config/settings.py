@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
 
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 WEB_RATE_LIMIT = env_rate("WEB_RATE_LIMIT", "20/min")
+# All browsers behind one address together (carrier-grade NAT): docs/rate-limits.md.
+WEB_ADDRESS_RATE_LIMIT = env_rate("WEB_ADDRESS_RATE_LIMIT", "300/min")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
 REPORT_THRESHOLD = env_int("REPORT_THRESHOLD", default=3, minimum=1)
 RETENTION_DAYS = env_int("RETENTION_DAYS", default=90, minimum=1)

@@ -2,6 +2,7 @@
 Tracking codes and the recipient's own number travel in POST bodies, never in a URL."""
 
 import csv
+import secrets
 
 from django import forms
 from django.conf import settings
@@ -77,17 +78,55 @@ def _too_many(request, retry_after: int):
     return response
 
 
+BROWSER_COOKIE, BROWSER_SALT = "browser", "verification.web-lookup-browser"
+
+
+def _lookup_windows(request) -> list[ratelimit.Window]:
+    """The limits a web lookup counts against (docs/rate-limits.md). Recipients behind one
+    carrier-grade NAT address share it: a browser that loaded the form carries a signed id
+    and is limited on its own (WEB_RATE_LIMIT), under a per-address ceiling sized for a
+    crowd (WEB_ADDRESS_RATE_LIMIT). A client without that id (a script posting directly) is
+    limited per address at WEB_RATE_LIMIT, as before."""
+    address = ratelimit.client_ip(request)
+    per_client = parse_rate(settings.WEB_RATE_LIMIT)
+    ceiling = ratelimit.Window.now(
+        f"web-address:{address}", parse_rate(settings.WEB_ADDRESS_RATE_LIMIT)
+    )
+    browser = request.get_signed_cookie(BROWSER_COOKIE, default=None, salt=BROWSER_SALT)
+    if browser:
+        return [ratelimit.Window.now(f"web-browser:{browser}", per_client), ceiling]
+    return [ratelimit.Window.now(f"web:{address}", per_client), ceiling]
+
+
+def _with_browser_id(request, response):
+    """A browser's id comes with the form it loads: a random value, signed so that a script
+    cannot make up new ones without loading the page each time."""
+    if request.get_signed_cookie(BROWSER_COOKIE, default=None, salt=BROWSER_SALT) is None:
+        response.set_signed_cookie(
+            BROWSER_COOKIE,
+            secrets.token_urlsafe(16),
+            salt=BROWSER_SALT,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def home(request):
     if request.method == "GET":
-        return render(request, "verification/home.html", {"form": LookupForm()})
-    # One round trip to the cache for the per-IP limit and the number's cached verdict.
-    window = ratelimit.Window.now(
-        f"web:{ratelimit.client_ip(request)}", parse_rate(settings.WEB_RATE_LIMIT)
-    )
+        return _with_browser_id(
+            request, render(request, "verification/home.html", {"form": LookupForm()})
+        )
+    # One round trip to the cache for the limits and the number's cached verdict.
+    windows = _lookup_windows(request)
     e164 = services.normalized_or_none(request.POST.get("number"))
-    prefetched, counts = cache.fetch([verdict_key(e164)] if e164 else [], [window.counter])
-    retry_after = window.retry_after(counts[window.key])
+    prefetched, counts = cache.fetch(
+        [verdict_key(e164)] if e164 else [], [window.counter for window in windows]
+    )
+    retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:
         return _too_many(request, retry_after)
     choices = _carrier_choices()
