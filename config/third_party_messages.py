@@ -26,6 +26,8 @@ MESSAGES = [
     gettext_noop("Toggle theme (current theme: dark)"),
     gettext_noop("Toggle theme (current theme: light)"),
     gettext_noop("View selected %(model)s"),
+    # Django's Vietnamese says "Bản ghi nhớ" (a memo) for the admin's History.
+    gettext_noop("History"),
     # django-import-export
     gettext_noop(
         "Below is a preview of data to be imported. If you are satisfied with the results, "

@@ -586,7 +586,7 @@ def test_terminating_asks_first_and_changes_nothing_until_confirmed(client, worl
 
 def test_the_confirmation_is_in_vietnamese(client, world, staff_a, alice):
     page = action(login(client, alice), "staffmember", "terminate_selected", [staff_a.pk])
-    assert "Chấm dứt các nhân viên này?" in text(page)
+    assert "Cho nghỉ việc các nhân viên này?" in text(page)
 
 
 def test_bob_cannot_confirm_terminating_a_staff(client, world, staff_a, bob):
