@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
 
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/min")
 WEB_RATE_LIMIT = env_rate("WEB_RATE_LIMIT", "20/min")
+# All browsers behind one address together (carrier-grade NAT): docs/rate-limits.md.
+WEB_ADDRESS_RATE_LIMIT = env_rate("WEB_ADDRESS_RATE_LIMIT", "300/min")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
 # Set by scripts/serve for its gunicorn only: the nginx in front, on the same host, appends
 # the address it saw to X-Forwarded-For, one more hop to trust than TRUSTED_PROXY_COUNT.

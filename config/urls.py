@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from verification import views
 from verification.api import jwks
 
-from . import health, openapi  # noqa: F401  (openapi registers the API key scheme)
+from . import health, openapi, webapp  # noqa: F401  (openapi registers the API key scheme)
 from .errors import api_not_found
 
 urlpatterns = [
@@ -27,5 +27,9 @@ urlpatterns = [
     path("warnings/", views.warnings, name="warnings"),
     path("p/<str:token>/", views.parcel, name="parcel"),
     path("p/<str:token>/shipper.vcf", views.parcel_vcard, name="parcel-vcard"),
+    path("offline/", views.offline, name="offline"),
+    path("favicon.ico", webapp.favicon, name="favicon"),
+    path("manifest.webmanifest", webapp.manifest, name="manifest"),
+    path("sw.js", webapp.service_worker, name="service-worker"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -530,6 +530,20 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
         description=_("Terminate selected staff (revokes their phones)"), permissions=["change"]
     )
     def terminate_selected(self, request, queryset):
+        # Terminating revokes every phone at once and answers `revoked` to recipients from the
+        # next lookup on: like a deletion, it asks first (Django's delete_selected pattern).
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Terminate these staff members?"),
+                "opts": self.model._meta,
+                "queryset": queryset.prefetch_related("phones"),
+                "action": "terminate_selected",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/registry/staffmember/terminate_confirmation.html", context
+            )
         self._set_status(
             request, queryset, StaffMember.Status.TERMINATED, _("%(count)d terminated.")
         )

@@ -34,7 +34,7 @@ class Carrier(models.Model):
         blank=True,
         help_text=_("Key of the HMAC-SHA256 signature in the X-Registry-Signature header."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -55,7 +55,9 @@ class OfficialChannel(models.Model):
         CHAT = "chat", _("Chat account")
         EMAIL = "email", _("Email")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="channels")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="channels"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # For a hotline: the number in E.164. For other kinds: the address as published.
     value = models.CharField(_("value"), max_length=300)
@@ -82,15 +84,17 @@ class StaffMember(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         TERMINATED = "terminated", _("Terminated")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="staff")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT, related_name="staff"
+    )
     employee_code = models.CharField(_("employee code"), max_length=64)
     full_name = models.CharField(_("full name"), max_length=200)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     region = models.CharField(_("region"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -116,10 +120,14 @@ class StaffPhone(models.Model):
         ACTIVE = "active", _("Active")
         REVOKED = "revoked", _("Revoked")
 
-    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="phones")
+    staff = models.ForeignKey(
+        StaffMember, verbose_name=_("staff member"), on_delete=models.CASCADE, related_name="phones"
+    )
     # Copied from the staff member so that the database itself can hold "at most one active
     # registration of a number per carrier"; the services keep it equal to staff.carrier.
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT, related_name="+"
+    )
     number = models.CharField(_("number (E.164)"), max_length=16, db_index=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
@@ -127,7 +135,7 @@ class StaffPhone(models.Model):
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -174,9 +182,16 @@ class DeliveryAssignment(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="assignments")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT, related_name="assignments"
+    )
     tracking_code = models.CharField(_("tracking code"), max_length=64)
-    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="assignments")
+    staff = models.ForeignKey(
+        StaffMember,
+        verbose_name=_("staff member"),
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
     # HMAC-SHA256 of the recipient's E.164 number (registry.pii); never the number itself.
     recipient_digest = models.CharField(_("recipient digest"), max_length=64, blank=True)
     window_start = models.DateTimeField(_("window start"), null=True, blank=True)
@@ -198,8 +213,8 @@ class DeliveryAssignment(models.Model):
         db_index=True,
         editable=False,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -229,9 +244,14 @@ class CarrierOperator(models.Model):
     """An admin user who works for one carrier and manages only that carrier's records."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carrier_operator"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="carrier_operator",
     )
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="operators")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="operators"
+    )
 
     class Meta:
         verbose_name = _("carrier operator")
@@ -244,8 +264,27 @@ class CarrierOperator(models.Model):
 class ClientAPIKey(AbstractAPIKey):
     """A key for the API: bound to a carrier (may use the carrier API) or a partner's."""
 
+    # The library's own fields, renamed so the admin can say them in Vietnamese.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("A free-form name for the API key. Need not be unique. 50 characters max."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_(
+            "If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)"
+        ),
+    )
     carrier = models.ForeignKey(
         Carrier,
+        verbose_name=_("carrier"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,

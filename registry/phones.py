@@ -2,11 +2,17 @@
 
 Everything that accepts a number from outside (admin, import, API, web form) goes through
 `normalize`, which returns E.164 or raises `InvalidPhoneNumber` with a reason code.
+
+Numbers are read as people write them: a pre-2018 11-digit mobile (`0168 123 4567`, still in
+many contact lists) is the 10-digit number it became in the 2018 conversion, and letters are
+never digits (the library would read `0912 ooo oo1` on a phone keypad as 0912 666 661).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +26,20 @@ REASONS = {
     "too_long": _("This phone number is too long."),
     "invalid_country_code": _("This country calling code does not exist."),
     "invalid_number": _("This is not a valid phone number."),
+    "letters": _("A phone number has only digits: letters are not read as digits."),
 }
+
+# The 2018 conversion of 11-digit mobile numbers (Ministry of Information and
+# Communications, Circular 22/2014, carried out from 15 September 2018): the old prefix after
+# the leading 0, and the new one.
+CONVERSION_2018 = {
+    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37",
+    "168": "38", "169": "39",
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+    "186": "56", "188": "58",
+    "199": "59",
+}  # fmt: skip
 
 _PARSE_ERRORS = {
     phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
@@ -60,7 +79,27 @@ def normalize(raw: object, region: str = DEFAULT_REGION) -> str:
     text = raw.strip()
     if not text:
         raise InvalidPhoneNumber("not_a_number")
+    if any(character.isalpha() for character in text):
+        raise InvalidPhoneNumber("letters")
     return _parse(text, region)
+
+
+class Conversion(NamedTuple):
+    """A pre-2018 number and the one it became, as prefixes a person recognises."""
+
+    old_prefix: str  # "0168"
+    new_prefix: str  # "038"
+
+
+def conversion(raw: object) -> Conversion | None:
+    """The 2018 conversion `normalize` applied to `raw`, if any, so a page can say
+    "0168… is now 038…"."""
+    if not isinstance(raw, str) or len(raw) > MAX_INPUT_LENGTH:
+        return None
+    old = _OLD_MOBILE.fullmatch(_compact(raw.strip()))
+    if old is None or old.group(1) not in CONVERSION_2018:
+        return None
+    return Conversion(old_prefix="0" + old.group(1), new_prefix="0" + CONVERSION_2018[old.group(1)])
 
 
 # The common case, a Vietnamese mobile written with +84, 84, 0084 or 0, spaces, dots or
@@ -71,6 +110,12 @@ _VN_MOBILE = re.compile(
 )
 _VN_WRITTEN = re.compile(r"(?:\+84|0084|84|0)(\d{9})")
 _SEPARATORS = str.maketrans("", "", " .-")
+_OLD_MOBILE = re.compile(r"(?:\+84|0084|84|0)(1[0-9][0-9])([0-9]{7})")
+
+
+def _compact(text: str) -> str:
+    """Full-width digits and plus as ASCII, without the separators people put in."""
+    return unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
 
 
 @lru_cache(maxsize=8192)
@@ -78,9 +123,13 @@ def _parse(text: str, region: str) -> str:
     # Cached: a lookup parses the same number more than once, and the same numbers are
     # looked up again and again. Invalid input raises, and exceptions are not cached.
     if region == "VN":
-        written = _VN_WRITTEN.fullmatch(text.translate(_SEPARATORS))
+        compact = text.translate(_SEPARATORS)
+        written = _VN_WRITTEN.fullmatch(compact)
         if written and _VN_MOBILE.fullmatch(written.group(1)):
             return "+84" + written.group(1)
+        old = _OLD_MOBILE.fullmatch(_compact(text))
+        if old and old.group(1) in CONVERSION_2018:
+            return "+84" + CONVERSION_2018[old.group(1)] + old.group(2)
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

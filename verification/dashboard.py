@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from registry.models import Carrier
 
@@ -15,17 +15,11 @@ from .models import DailyLookupStat, ImpersonationAlert, ScamReport, WebhookDeli
 DAYS = 30
 # Translated where shown (views.dashboard); marked here for the catalogue.
 SERIES = [
-    ("staff_lookups", gettext_noop("Lookups of your staff numbers")),
-    (
-        "impersonation_lookups",
-        gettext_noop("Lookups where a caller claimed you from another number"),
-    ),
-    ("reports", gettext_noop("Scam reports naming you")),
-    ("alerts_delivered", gettext_noop("Alerts delivered to your webhook")),
-    (
-        "parcel_page_visits",
-        gettext_noop("Visits to your parcel pages (the QR code on your labels)"),
-    ),
+    ("staff_lookups", _("Lookups of your staff numbers")),
+    ("impersonation_lookups", _("Lookups where a caller claimed you from another number")),
+    ("reports", _("Scam reports naming you")),
+    ("alerts_delivered", _("Alerts delivered to your webhook")),
+    ("parcel_page_visits", _("Visits to your parcel pages (the QR code on your labels)")),
 ]
 
 

@@ -10,13 +10,20 @@ class CallIntent(models.Model):
     """A shipper's app saying "this staff phone is calling this recipient now"; it backs the
     `calling_now` answer and expires after CALL_INTENT_TTL_SECONDS."""
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="+")
-    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="call_intents")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="+"
+    )
+    staff = models.ForeignKey(
+        StaffMember,
+        verbose_name=_("staff member"),
+        on_delete=models.CASCADE,
+        related_name="call_intents",
+    )
     phone = models.CharField(_("staff phone (E.164)"), max_length=16)
     # HMAC-SHA256 of the recipient's E.164 number (registry.pii).
     recipient_digest = models.CharField(_("recipient digest"), max_length=64)
     tracking_code = models.CharField(_("tracking code"), max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), db_index=True)
 
     class Meta:
@@ -67,7 +74,7 @@ class ScamReport(models.Model):
     # A report on a registered staff number is a possible spoofing case for that carrier,
     # which marks it reviewed once looked into.
     reviewed_at = models.DateTimeField(_("reviewed by the carrier at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -139,7 +146,9 @@ class ImpersonationAlert(models.Model):
     kind = models.CharField(
         _("kind"), max_length=16, choices=Kind.choices, default=Kind.IMPERSONATION
     )
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="alerts")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="alerts"
+    )
     other_carrier = models.ForeignKey(
         Carrier,
         on_delete=models.CASCADE,
@@ -188,14 +197,17 @@ class WebhookDelivery(models.Model):
 
     event_id = models.UUIDField(_("event id"), unique=True, default=uuid.uuid4, editable=False)
     alert = models.ForeignKey(
-        ImpersonationAlert, on_delete=models.CASCADE, related_name="deliveries"
+        ImpersonationAlert,
+        verbose_name=_("alert"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
     )
     url = models.URLField(_("URL"))
     payload = models.JSONField(_("payload"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="pending")
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
@@ -217,7 +229,9 @@ class DailyLookupStat(models.Model):
         IMPERSONATION = "impersonation", _("Claimed by a caller with another number")
         PARCEL_PAGE = "parcel_page", _("Parcel page visits")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="+")
+    carrier = models.ForeignKey(
+        Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="+"
+    )
     day = models.DateField(_("day"))
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     count = models.PositiveIntegerField(_("count"), default=0)

@@ -255,6 +255,24 @@ def _receipt_subject(
     }
 
 
+GENUINE, NOT_THIS_CARRIER, WRONG_PARCEL = "genuine", "not-this-carrier", "wrong-parcel"
+WEB_VERDICTS = [GENUINE, OFFICIAL, NOT_THIS_CARRIER, WRONG_PARCEL, REVOKED, REPORTED, UNKNOWN]
+
+
+def web_verdict(answer: dict) -> str:
+    """What the result page answers about the caller's claim (DESIGN.md, "Whose proof is
+    it"): a registered number is no comfort when the caller named another carrier, or when
+    it is not the shipper of the parcel the recipient asked about."""
+    status = answer["status"]
+    claimed = answer.get("claimed_carrier")
+    if claimed and status in (VERIFIED, OFFICIAL) and not claimed["matches"]:
+        return NOT_THIS_CARRIER
+    if status == VERIFIED:
+        assignment = answer.get("assignment")
+        return WRONG_PARCEL if assignment and not assignment["matches"] else GENUINE
+    return status
+
+
 def receipt_for(answer: dict) -> str:
     """The signed receipt of a verification's answer (a compact JWS)."""
     return receipts.sign(receipt_claims(answer))

@@ -2,6 +2,7 @@
 Tracking codes and the recipient's own number travel in POST bodies, never in a URL."""
 
 import csv
+import secrets
 from functools import wraps
 
 from django import forms
@@ -64,6 +65,14 @@ def _carrier_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _add_service_error(form: forms.Form, exc: RegistryError) -> None:
+    """A service's refusal beside the field it is about. The service's message starts with
+    the API's field name ("number: …"); beside its field, the reason alone reads better."""
+    field = exc.details.get("field", "number")
+    message = phones.REASONS.get(exc.details.get("reason"), exc.message)
+    form.add_error(field if field in form.fields else "number", message)
+
+
 def _too_many(request, retry_after: int):
     response = render(
         request, "verification/rate_limited.html", {"retry_after": retry_after}, status=429
@@ -86,17 +95,55 @@ def unavailable(request):
     return response
 
 
+BROWSER_COOKIE, BROWSER_SALT = "browser", "verification.web-lookup-browser"
+
+
+def _lookup_windows(request) -> list[ratelimit.Window]:
+    """The limits a web lookup counts against (docs/rate-limits.md). Recipients behind one
+    carrier-grade NAT address share it: a browser that loaded the form carries a signed id
+    and is limited on its own (WEB_RATE_LIMIT), under a per-address ceiling sized for a
+    crowd (WEB_ADDRESS_RATE_LIMIT). A client without that id (a script posting directly) is
+    limited per address at WEB_RATE_LIMIT, as before."""
+    address = ratelimit.client_ip(request)
+    per_client = parse_rate(settings.WEB_RATE_LIMIT)
+    ceiling = ratelimit.Window.now(
+        f"web-address:{address}", parse_rate(settings.WEB_ADDRESS_RATE_LIMIT)
+    )
+    browser = request.get_signed_cookie(BROWSER_COOKIE, default=None, salt=BROWSER_SALT)
+    if browser:
+        return [ratelimit.Window.now(f"web-browser:{browser}", per_client), ceiling]
+    return [ratelimit.Window.now(f"web:{address}", per_client), ceiling]
+
+
+def _with_browser_id(request, response):
+    """A browser's id comes with the form it loads: a random value, signed so that a script
+    cannot make up new ones without loading the page each time."""
+    if request.get_signed_cookie(BROWSER_COOKIE, default=None, salt=BROWSER_SALT) is None:
+        response.set_signed_cookie(
+            BROWSER_COOKIE,
+            secrets.token_urlsafe(16),
+            salt=BROWSER_SALT,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def home(request):
     if request.method == "GET":
-        return render(request, "verification/home.html", {"form": LookupForm()})
-    # One round trip to the cache for the per-IP limit and the number's cached verdict.
-    window = ratelimit.Window.now(
-        f"web:{ratelimit.client_ip(request)}", parse_rate(settings.WEB_RATE_LIMIT)
-    )
+        return _with_browser_id(
+            request, render(request, "verification/home.html", {"form": LookupForm()})
+        )
+    # One round trip to the cache for the limits and the number's cached verdict.
+    windows = _lookup_windows(request)
     e164 = services.normalized_or_none(request.POST.get("number"))
-    prefetched, counts = cache.fetch([verdict_key(e164)] if e164 else [], [window.counter])
-    retry_after = window.retry_after(counts[window.key])
+    prefetched, counts = cache.fetch(
+        [verdict_key(e164)] if e164 else [], [window.counter for window in windows]
+    )
+    retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:
         return _too_many(request, retry_after)
     choices = _carrier_choices()
@@ -112,12 +159,9 @@ def home(request):
     try:
         answer = services.verify(data["number"], lookup, with_details=True, prefetched=prefetched)
     except RegistryError as exc:
-        field = exc.details.get("field", "number")
-        # The service's message starts with the API's field name ("number: …"); the page
-        # shows the error beside its field, so the reason alone reads better.
-        message = phones.REASONS.get(exc.details.get("reason"), exc.message)
-        form.add_error(field if field in form.fields else "number", message)
+        _add_service_error(form, exc)
         return render(request, "verification/home.html", {"form": form}, status=400)
+    verdict = services.web_verdict(answer)
     return render(
         request,
         "verification/home.html",
@@ -126,6 +170,11 @@ def home(request):
                 initial={"claimed_carrier": data["claimed_carrier"]}, carrier_choices=choices
             ),
             "answer": answer,
+            "verdict": verdict,
+            "tone": TONES[verdict],
+            **_hotlines_to_call(answer, verdict),
+            "parcel_carrier": _parcel_carrier(answer),
+            "converted": phones.conversion(data["number"]),
             # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
             "number_display": phones.display(answer["number"]),
             "carrier_names": ", ".join(carrier["name"] for carrier in answer["carriers"]),
@@ -133,10 +182,74 @@ def home(request):
     )
 
 
+# The colour of each answer: green only when the recipient may talk, red when they should
+# hang up on a caller who is not who they claim, amber when nothing is known either way.
+TONES = {
+    services.GENUINE: "safe",
+    services.OFFICIAL: "official",
+    services.NOT_THIS_CARRIER: "danger",
+    services.WRONG_PARCEL: "danger",
+    services.REVOKED: "danger",
+    services.REPORTED: "danger",
+    services.UNKNOWN: "caution",
+}
+SHORT_LIST = 4
+
+
+def _hotlines_to_call(answer: dict, verdict: str) -> dict:
+    """The primary action's numbers: whom to call instead of talking to this caller. The
+    carrier the caller claimed, else the carriers the number is (or was) with, else the first
+    few carriers of the directory (`short_list`, with a link to all of them). For `official`,
+    the hotline itself (calling it back beats a spoofed caller ID); for `genuine`, nothing:
+    the recipient may talk."""
+    if verdict == services.GENUINE:
+        return {"hotlines": [], "short_list": False}
+    if verdict == services.OFFICIAL:
+        number = answer["number"]
+        entry = answer["carriers"][0]
+        hotline = {"name": entry["name"], "number": number, "display": phones.display(number)}
+        return {"hotlines": [hotline], "short_list": False}
+    claimed = answer.get("claimed_carrier")
+    if claimed and claimed["hotlines"]:
+        hotlines = [{"name": claimed["name"], **hotline} for hotline in claimed["hotlines"]]
+        return {"hotlines": hotlines, "short_list": False}
+    entries = [] if claimed else answer["carriers"]
+    entries = [selectors.carrier_in_directory(carrier["slug"]) for carrier in entries]
+    hotlines = _first_hotlines([entry for entry in entries if entry])
+    if hotlines:
+        return {"hotlines": hotlines, "short_list": False}
+    return {
+        "hotlines": _first_hotlines(selectors.carrier_directory()[:SHORT_LIST]),
+        "short_list": True,
+    }
+
+
+def _first_hotlines(entries: list[dict]) -> list[dict]:
+    return [
+        {"name": entry["name"], "number": hotline["value"], "display": hotline["display"]}
+        for entry in entries
+        for hotline in [next((c for c in entry["channels"] if c["kind"] == "hotline"), None)]
+        if hotline
+    ]
+
+
+def _parcel_carrier(answer: dict) -> str | None:
+    """The name of the carrier whose parcel matched, when the verdict says so."""
+    slug = (answer.get("assignment") or {}).get("carrier")
+    names = {carrier["slug"]: carrier["name"] for carrier in answer["carriers"]}
+    return names.get(slug, slug) if slug else None
+
+
 def carriers(request):
     return render(
         request, "verification/carriers.html", {"carriers": selectors.carrier_directory()}
     )
+
+
+def offline(request):
+    """The official hotlines, saved by the service worker for when the network fails. A page
+    of its own, without forms: it must make sense read from the phone's cache, hours later."""
+    return render(request, "verification/offline.html", {"carriers": selectors.carrier_directory()})
 
 
 class ReportForm(forms.Form):
@@ -178,7 +291,7 @@ def report(request):
     except ratelimit.RateLimited as exc:
         return _too_many(request, exc.retry_after)
     except RegistryError as exc:
-        form.add_error(exc.details.get("field", "number"), exc.message)
+        _add_service_error(form, exc)
         return render(request, "verification/report.html", {"form": form}, status=400)
     return render(request, "verification/report_thanks.html")
 
@@ -303,7 +416,7 @@ def dashboard(request):
             )
         return response
     charts = [
-        {"name": name, "label": _(label), **dashboard_data.bars(data[name])}
+        {"name": name, "label": label, **dashboard_data.bars(data[name])}
         for name, label in dashboard_data.SERIES
     ]
     context = {

@@ -5,6 +5,7 @@ user with no carrier. Every isolation test runs the same request as root first, 
 cannot pass because the URL or the marker is wrong rather than because bob is kept out.
 """
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -124,10 +125,10 @@ def phone_prefix(data: dict, number: str) -> str:
     raise AssertionError(f"{number} is not on the form")
 
 
-def action(client, model: str, name: str, pks) -> object:
+def action(client, model: str, name: str, pks, **extra) -> object:
     return client.post(
         url(model, "changelist"),
-        {"action": name, "_selected_action": [str(pk) for pk in pks], "index": "0"},
+        {"action": name, "_selected_action": [str(pk) for pk in pks], "index": "0", **extra},
     )
 
 
@@ -547,7 +548,8 @@ def test_alice_adds_a_phone_to_existing_staff(client, world, staff_a, alice):
     ],
 )
 def test_alice_uses_the_status_actions(client, world, staff_a, alice, name, status, phones_after):
-    response = action(login(client, alice), "staffmember", name, [staff_a.pk])
+    confirmed = {"confirm": "yes"} if name == "terminate_selected" else {}
+    response = action(login(client, alice), "staffmember", name, [staff_a.pk], **confirmed)
     assert response.status_code == 302
     staff_a.refresh_from_db()
     assert staff_a.status == status
@@ -561,6 +563,46 @@ def test_alice_uses_the_status_actions(client, world, staff_a, alice, name, stat
         for change in getattr(record, "history_delta_changes", [])
     ]
     assert ("Status", "Active", status.capitalize()) in changes
+
+
+def test_terminating_asks_first_and_changes_nothing_until_confirmed(client, world, staff_a, alice):
+    login(client, alice)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = action(client, "staffmember", "terminate_selected", [staff_a.pk])
+    assert page.status_code == 200
+    assert "Terminate these staff members?" in text(page)
+    assert "A001 — Nguyễn Văn An · +84912345678 · +84988111222" in text(page)
+    staff_a.refresh_from_db()
+    assert staff_a.status == "active"
+    assert active_numbers(staff_a) == ["+84912345678", "+84988111222"]
+    # The confirmation posts back the same selection, confirmed.
+    data = form_data_of(page, 'id="terminate-form"')
+    assert data["_selected_action"] == [str(staff_a.pk)]
+    assert data["action"] == ["terminate_selected"] and data["confirm"] == ["yes"]
+    assert client.post(url("staffmember", "changelist"), data).status_code == 302
+    staff_a.refresh_from_db()
+    assert staff_a.status == "terminated"
+    assert active_numbers(staff_a) == []
+
+
+def test_the_confirmation_is_in_vietnamese(client, world, staff_a, alice):
+    page = action(login(client, alice), "staffmember", "terminate_selected", [staff_a.pk])
+    assert "Cho nghỉ việc các nhân viên này?" in text(page)
+
+
+def test_bob_cannot_confirm_terminating_a_staff(client, world, staff_a, bob):
+    action(login(client, bob), "staffmember", "terminate_selected", [staff_a.pk], confirm="yes")
+    staff_a.refresh_from_db()
+    assert staff_a.status == "active"
+
+
+def form_data_of(response, marker: str) -> dict[str, list[str]]:
+    """The hidden fields of the first form whose tag holds `marker`."""
+    form = text(response).split(marker, 1)[1].split("</form>", 1)[0]
+    data: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
+        data.setdefault(name, []).append(value)
+    return data
 
 
 def test_alice_reactivates_a_suspended_staff_member(client, world, staff_a, alice):

@@ -333,7 +333,9 @@ class TestRowErrors:
         page = preview(login(alice), csv_upload(rows), carrier_a).content.decode()
 
         assert "Unknown status “fired”" in page
-        assert "abc: This is not a phone number. (reason: not_a_number)" in page
+        assert (
+            "abc: A phone number has only digits: letters are not read as digits. (reason: letters)"
+        ) in page
 
     def test_a_file_without_a_phones_column_is_refused_as_a_whole(self, login, alice, carrier_a):
         upload = csv_upload([["A101", "Phạm Thị Hoa"]], header=["employee_code", "full_name"])

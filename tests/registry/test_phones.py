@@ -1,7 +1,7 @@
 import pytest
 
 from registry import phones
-from registry.phones import InvalidPhoneNumber, display, normalize
+from registry.phones import CONVERSION_2018, InvalidPhoneNumber, conversion, display, normalize
 
 ACCEPTED = [
     ("0912345678", "+84912345678"),
@@ -32,7 +32,12 @@ ACCEPTED = [
 REJECTED = [
     ("", "not_a_number"),
     ("   ", "not_a_number"),
-    ("abc", "not_a_number"),
+    ("abc", "letters"),
+    # Letters are never read as keypad digits (the library would make this +84912666661).
+    ("0912 ooo oo1", "letters"),
+    ("0912 345 67O", "letters"),
+    ("1900-SHIP", "letters"),
+    ("+84 912 345 678 ext 1", "letters"),
     ("+", "not_a_number"),
     ("12", "too_short"),
     ("+84 1", "too_short"),
@@ -93,3 +98,54 @@ def test_it_displays_vietnamese_numbers_in_national_format():
 )
 def test_numbers_in_free_text_keep_only_their_last_three_digits(text, masked):
     assert phones.mask_numbers_in_text(text) == masked
+
+
+# DESIGN.md, "Verdict": the 2018 conversion of 11-digit mobile numbers, in full.
+TABLE_2018 = {
+    "0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036", "0167": "037",
+    "0168": "038", "0169": "039",
+    "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",
+    "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",
+    "0186": "056", "0188": "058",
+    "0199": "059",
+}  # fmt: skip
+
+
+def test_the_module_holds_the_whole_2018_table_and_nothing_else():
+    assert {"0" + old: "0" + new for old, new in CONVERSION_2018.items()} == TABLE_2018
+
+
+@pytest.mark.parametrize(("old", "new"), TABLE_2018.items())
+def test_a_pre_2018_mobile_reads_as_the_number_it_became(old, new):
+    e164 = "+84" + new[1:] + "1234567"
+    written = [
+        f"{old} 123 4567",
+        f"{old}1234567",
+        f"{old}.123.4567",
+        f"+84 {old[1:]} 123 4567",
+        f"84{old[1:]}1234567",
+        f"0084{old[1:]}1234567",
+        f"{old}1234567".translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    ]
+    assert {form: normalize(form) for form in written} == {form: e164 for form in written}
+    assert conversion(f"{old} 123 4567") == (old, new)
+
+
+def test_the_example_of_the_design():
+    assert normalize("0168 123 4567") == "+84381234567"
+    assert conversion("0168 123 4567").old_prefix == "0168"
+    assert conversion("0168 123 4567").new_prefix == "038"
+
+
+@pytest.mark.parametrize(
+    "raw", ["0381234567", "0912 345 678", "024 3974 1234", "01991234567999", "abc", "", 12]
+)
+def test_a_number_that_was_not_converted_says_so(raw):
+    assert conversion(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["0161 123 4567", "0130 123 4567", "0187 123 4567", "0198 1234567"])
+def test_an_11_digit_number_outside_the_table_stays_invalid(raw):
+    with pytest.raises(InvalidPhoneNumber):
+        normalize(raw)
+    assert conversion(raw) is None

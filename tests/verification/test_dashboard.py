@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 
@@ -97,3 +98,25 @@ def test_the_rollup_copies_counters_into_daily_rows_and_is_idempotent(activity, 
 def test_the_dashboard_is_linked_from_the_admin_index(client, alice):
     client.force_login(alice)
     assert URL in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_bars_are_drawn_in_every_language(client, alice, activity, settings, language):
+    """SVG lengths are numbers with a decimal point: Vietnamese formatting (116,0) would
+    leave every chart empty."""
+    client.force_login(alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.get(URL).content.decode()
+    bars = re.findall(r'<rect x="([^"]*)" y="([^"]*)" width="([^"]*)" height="([^"]*)"', html)
+    assert len(bars) == 4 * 30
+    heights = [float(height) for _x, _y, _w, height in bars]  # raises on "116,0"
+    assert sum(1 for height in heights if height > 0) >= 3
+    for viewbox in re.findall(r'<svg viewBox="([^"]*)"', html):
+        assert [float(part) for part in viewbox.split()] == [0, 0, 600, 120]
+
+
+def test_the_chart_titles_are_in_vietnamese(client, alice, activity):
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert "Lookups of your staff numbers" not in html
+    assert "Số lần tra cứu số nhân viên của bạn" in html

@@ -156,15 +156,20 @@ class TestStatusOnly:
             assert staff_trace not in page
         assert open_page(client, parcel, "shipper.vcf").status_code == 404
 
-    def test_a_parcel_whose_recipient_was_purged_shows_its_status_only(self, client, parcel):
-        DeliveryAssignment.objects.filter(pk=parcel.pk).update(
-            created_at=timezone.now() - timedelta(days=91)
-        )
-        assert registry_services.assignments_purge_recipient_digests(older_than_days=90) == 1
+    def test_a_parcel_whose_recipient_is_unknown_shows_its_status_only(self, client, parcel):
+        DeliveryAssignment.objects.filter(pk=parcel.pk).update(recipient_digest="")
 
         page = text(open_page(client, parcel))
 
         assert "TRK-A-1" in page and "A001" not in page and "+84912345678" not in page
+        assert open_page(client, parcel, "shipper.vcf").status_code == 404
+
+    def test_a_parcel_past_retention_has_no_page_any_more(self, client, parcel):
+        # Retention forgets the whole assignment (a day partition on PostgreSQL), token too.
+        later = timezone.localdate() + timedelta(days=91)
+        assert registry_services.assignments_purge_expired(keep_days=90, today=later)
+
+        assert open_page(client, parcel).status_code == 404
         assert open_page(client, parcel, "shipper.vcf").status_code == 404
 
     def test_a_suspended_shipper_is_not_shown(self, client, parcel, staff_a):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import override_settings
 
@@ -238,6 +240,18 @@ class TestWebReportForm:
         response = client.post("/report/", {"number": "abc", "channel": "call"})
         assert response.status_code == 400
         assert not ScamReport.objects.exists()
+
+    @pytest.mark.parametrize("number", ["+", "12", "0912 ooo oo1"])
+    def test_the_error_names_no_field_of_the_api(self, client, db, number):
+        response = client.post("/report/", {"number": number, "channel": "call"})
+        assert response.status_code == 400
+        page = response.content.decode()
+        [error] = re.findall(r'<p class="error" id="id_number_error"[^>]*>(.*?)</p>', page)
+        assert error.strip() and "number:" not in error
+
+    def test_a_pre_2018_number_is_reported_as_its_new_number(self, client, db):
+        client.post("/report/", {"number": "0168 123 4567", "channel": "call"})
+        assert ScamReport.objects.get().number == "+84381234567"
 
     @override_settings(REPORT_RATE_LIMIT="1/hour")
     def test_the_form_is_limited_per_reporter(self, client, db):
