@@ -92,17 +92,18 @@ def test_a_plain_http_test_host_can_turn_the_secure_defaults_down():
 REPLICA = "postgres://postgres@127.0.0.1:5432/registry_replica"
 
 
-def test_with_a_replica_cached_verdicts_live_less_by_the_replicas_allowed_staleness():
+def test_with_a_replica_cached_verdicts_and_the_replicas_staleness_stay_within_a_minute():
     result = manage(
         "shell",
         "-c",
-        "from django.conf import settings; print(settings.VERDICT_CACHE_SECONDS)",
+        "from django.conf import settings; "
+        "print(settings.VERDICT_CACHE_SECONDS + settings.REPLICA_STALENESS_SECONDS)",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/registry",
         DATABASE_REPLICA_URL=REPLICA,
         REPLICA_MAX_LAG_SECONDS="5",
         REPLICA_CHECK_SECONDS="1",
     )
-    assert result.stdout.split()[-1] == "54", result.stderr
+    assert result.stdout.split()[-1] == "36", result.stderr  # 30 + 5 + 1
 
 
 @pytest.mark.parametrize(

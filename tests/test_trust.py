@@ -168,7 +168,7 @@ class TestSharedNumbers:
         self, client, carrier_a, staff_a, key_b, django_capture_on_commit_callbacks
     ):
         services.carrier_save(
-            slug="alpha-post", name="Alpha Post", webhook=("https://hooks.example/a", "s3cret")
+            slug="alpha-post", name="Alpha Post", webhook=("https://93.184.216.34/a", "s3cret")
         )
         with django_capture_on_commit_callbacks():
             register_at_b(client, key_b)

@@ -108,7 +108,7 @@ def test_the_bars_are_drawn_in_every_language(client, alice, activity, settings,
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     html = client.get(URL).content.decode()
     bars = re.findall(r'<rect x="([^"]*)" y="([^"]*)" width="([^"]*)" height="([^"]*)"', html)
-    assert len(bars) == 4 * 30
+    assert len(bars) == len(dashboard.SERIES) * dashboard.DAYS
     heights = [float(height) for _x, _y, _w, height in bars]  # raises on "116,0"
     assert sum(1 for height in heights if height > 0) >= 3
     for viewbox in re.findall(r'<svg viewBox="([^"]*)"', html):

@@ -222,7 +222,8 @@ class TestResultCards:
         )
         mine = card(lookup(english, "0912345678", tracking_code="VN123"))
         other = card(lookup(english, "0912345678", tracking_code="VN999"))
-        assert "This staff member is delivering your parcel." in mine
+        # Whose parcel matched: a proof counts only for the carrier that made it.
+        assert "This staff member is delivering your parcel for Alpha Post." in mine
         assert "not the one delivering the parcel with this tracking code" in other
         assert "delivering your parcel" not in other
 

@@ -34,7 +34,7 @@ def test_reports_alerts_and_deliveries_are_purged_after_their_retention(staff_a,
     settings.REPORT_RETENTION_DAYS, settings.ALERT_RETENTION_DAYS = 365, 180
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     carrier, _created = registry_services.carrier_save(
-        slug="alpha-post", name="Alpha Post", webhook=("https://hooks.example/a", "s3cret")
+        slug="alpha-post", name="Alpha Post", webhook=("https://93.184.216.34/a", "s3cret")
     )
     for number in ["0901000001", "0901000002"]:
         services.report_submit(
