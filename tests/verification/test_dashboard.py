@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from verification import services, stats
+from verification import dashboard, services, stats
 from verification.models import DailyLookupStat
 from verification.services import Lookup, verify
 
