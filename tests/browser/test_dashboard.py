@@ -3,25 +3,11 @@ admin's default) and in English."""
 
 import pytest
 
-from verification import services
-from verification.services import Lookup, verify
+from tests.verification.test_dashboard import activity  # noqa: F401  (a fixture)
 
 from .test_admin_enrol import admin_page, log_in  # noqa: F401  (admin_page is a fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def activity(staff_a, staff_b, carrier_a):
-    for _ in range(3):
-        verify("0912345678")
-    verify("0933 444 555", Lookup(claimed_carrier="alpha-post"))
-    for reporter in ["r1", "r2"]:
-        services.report_submit(
-            number="0901 111 222",
-            reporter=services.reporter_digest("t", reporter),
-            claimed_carrier=carrier_a,
-        )
 
 
 @pytest.mark.parametrize(

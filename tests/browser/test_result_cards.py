@@ -5,7 +5,9 @@ the one primary action a thumb can tap. The screenshots (tests/artifacts/) show 
 import pytest
 
 from registry import services as registry_services
-from verification import services
+from tests.verification.test_result_card import registry  # noqa: F401  (a fixture)
+
+from .test_lookup_pages import check
 
 pytestmark = pytest.mark.browser
 
@@ -16,35 +18,6 @@ GREEN, BLUE, RED, AMBER = (
     "rgb(107, 79, 0)",
 )
 THUMB = 44  # px: the smallest target a thumb hits reliably (WCAG 2.5.5, Apple, Material)
-
-
-@pytest.fixture
-def registry(staff_a, staff_b):
-    """Alpha Post: hotline 1900 1111, shipper 0912 345 678 carrying parcel VN123.
-    Beta Express: hotline 1900 2222, former shipper 0933 444 555. 0901 222 333: three reports."""
-    registry_services.staff_revoke(staff=staff_b)
-    registry_services.assignment_upsert(
-        carrier=staff_a.carrier,
-        tracking_code="VN123",
-        staff=staff_a,
-        recipient_phone="0901000999",
-        status="out_for_delivery",
-    )
-    for reporter in ("r1", "r2", "r3"):
-        services.report_submit(
-            number="0901 222 333", reporter=services.reporter_digest("test", reporter)
-        )
-
-
-def check(page, number: str, claimed_carrier: str = "", **fields):
-    page.goto("/")
-    page.fill("#id_number", number)
-    if claimed_carrier:
-        page.select_option("#id_claimed_carrier", claimed_carrier)
-    for name, value in fields.items():
-        page.fill(f"#id_{name}", value)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 # verdict: (what the recipient types, headline class, its colour, headline, primary action)
@@ -83,7 +56,7 @@ VERDICTS = {
 
 
 @pytest.mark.parametrize("verdict", list(VERDICTS))
-def test_each_verdict_reads_at_a_glance_on_a_phone(page, registry, screenshot, verdict):
+def test_each_verdict_reads_at_a_glance_on_a_phone(page, registry, screenshot, verdict):  # noqa: F811
     (number, fields), tone, colour, headline, actions = VERDICTS[verdict]
     check(page, number, **fields)
     card = page.locator("section.card")
