@@ -199,6 +199,13 @@ def test_chunked_bodies_are_read_and_over_a_megabyte_is_413(serve, staff_a):
     assert status == 200, answer
     assert json.loads(answer)["status"] == "verified"
 
+    # Exactly the limit is taken, as a whole body or chunked.
+    room = 1_048_576 - len(json.dumps({"number": "0912345678", "pad": ""}))
+    exact = json.dumps({"number": "0912345678", "pad": "x" * room}).encode()
+    assert len(exact) == 1_048_576
+    assert post(tier.port, "/api/v1/verifications/", headers, exact)[0] == 200
+    assert post(tier.port, "/api/v1/verifications/", headers, pieces(exact))[0] == 200
+
     big = json.dumps({"number": "0912345678", "pad": "x" * 1_100_000}).encode()
     status, answer = post(tier.port, "/api/v1/verifications/", headers, pieces(big))
     assert status == 413
