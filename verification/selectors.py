@@ -298,11 +298,17 @@ class ParcelPage:
 def parcel_page(token: str) -> ParcelPage | None:
     """The parcel of this page token, or None. The announced call counts only a live call
     intent of the parcel's own carrier, from the assigned staff member's active phones, to
-    this parcel's recipient (the digest): another carrier's intent proves nothing here."""
+    this parcel's recipient (the digest): another carrier's intent proves nothing here.
+    A lookup read: from the replica when there is a usable one (config.replica)."""
     if not token:
         return None
+    return replica.read(lambda alias: _parcel_page_from(alias, token))
+
+
+def _parcel_page_from(alias: str, token: str) -> ParcelPage | None:
     assignment = (
-        DeliveryAssignment.objects.select_related("carrier", "staff")
+        DeliveryAssignment.objects.using(alias)
+        .select_related("carrier", "staff")
         .filter(parcel_token=token)
         .first()
     )
@@ -326,12 +332,14 @@ def parcel_page(token: str) -> ParcelPage | None:
         return ParcelPage(**page)
     numbers = tuple(
         phones_active_now()
+        .using(alias)
         .filter(staff=staff, carrier=assignment.carrier_id)
         .order_by("number")
         .values_list("number", flat=True)
     )
     announced = (
-        CallIntent.objects.filter(
+        CallIntent.objects.using(alias)
+        .filter(
             carrier=assignment.carrier_id,
             staff=staff,
             phone__in=numbers,
