@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from registry import services
+from tests.api_client import make_key
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = "/usr/bin/chromium"
@@ -133,3 +134,18 @@ def staff_b(carrier_b):
         phone_numbers=["0933 444 555"],
     )
     return staff
+
+
+@pytest.fixture
+def key_a(carrier_a):
+    return make_key(carrier_a, "alpha-dispatch")
+
+
+@pytest.fixture
+def key_b(carrier_b):
+    return make_key(carrier_b, "beta-dispatch")
+
+
+@pytest.fixture
+def partner_key(db):
+    return make_key(None, "partner-app")

@@ -17,27 +17,12 @@ from django.urls import reverse
 from registry import services
 from registry.models import OfficialChannel, StaffMember
 from tests.admin_client import browser_form
-from tests.api_client import assert_error, call, make_key
+from tests.api_client import assert_error, call
 from verification.models import ImpersonationAlert, WebhookDelivery
 
 A_STAFF_NUMBER, A_HOTLINE = "+84912345678", "+8419001111"
 RECIPIENT = "0901 000 999"
 CHANNEL_ADD = reverse("admin:registry_officialchannel_add")
-
-
-@pytest.fixture
-def key_a(carrier_a):
-    return make_key(carrier_a, "alpha-dispatch")
-
-
-@pytest.fixture
-def key_b(carrier_b):
-    return make_key(carrier_b, "beta-dispatch")
-
-
-@pytest.fixture
-def partner_key(db):
-    return make_key(None, "partner-app")
 
 
 def decoded(client, receipt: str) -> dict:

@@ -16,21 +16,6 @@ ASSIGNMENTS_URL = "/api/v1/carrier/assignments/"
 INTENTS_URL = "/api/v1/carrier/call-intents/"
 
 
-@pytest.fixture
-def key_a(carrier_a):
-    return make_key(carrier_a, "alpha-dispatch")
-
-
-@pytest.fixture
-def key_b(carrier_b):
-    return make_key(carrier_b, "beta-dispatch")
-
-
-@pytest.fixture
-def partner_key(db):
-    return make_key(None, "partner-app")
-
-
 def put_staff(client, key, code="A001", **body):
     payload = {"full_name": "Nguyễn Văn An", "phones": ["0912 345 678"], "status": "active"}
     payload.update(body)

@@ -27,16 +27,6 @@ ADDRESS = ["Số 12 ngõ 34 phố Huỳnh Thúc Kháng, phường Láng Hạ, qu
 
 
 @pytest.fixture
-def key_a(carrier_a):
-    return make_key(carrier_a, "alpha-dispatch")
-
-
-@pytest.fixture
-def key_b(carrier_b):
-    return make_key(carrier_b, "beta-dispatch")
-
-
-@pytest.fixture
 def parcel_a(staff_a):
     assignment, _ = services.assignment_upsert(
         carrier=staff_a.carrier, tracking_code="TRK-A-1", staff=staff_a, recipient_phone=PHONE

@@ -1,14 +1,8 @@
 import pytest
 
 from registry import services as registry_services
-from tests.api_client import make_key
 from verification import services
 from verification.models import ScamReport
-
-
-@pytest.fixture
-def partner_key(db):
-    return make_key(None, "partner-app")
 
 
 @pytest.fixture
