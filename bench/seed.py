@@ -69,10 +69,10 @@ def seed(database_url: str, phones: int, assignments: int, log=print) -> None:
             """WITH c AS (SELECT array_agg(id ORDER BY slug) AS ids FROM registry_carrier)
                INSERT INTO registry_deliveryassignment
                    (carrier_id, tracking_code, staff_id, recipient_digest, status,
-                    created_at, updated_at)
+                    created_at, updated_at, parcel_token)
                SELECT c.ids[1 + (i %% %s) %% %s], 'BN' || lpad(i::text, 10, '0'),
                       %s + (i %% %s), md5(i::text) || md5((i + 1)::text), 'out_for_delivery',
-                      now() - (i %% %s) * interval '1 day', now()
+                      now() - (i %% %s) * interval '1 day', now(), md5('parcel' || i::text)
                FROM generate_series(0, %s - 1) i, c""",
             (phones, CARRIERS, first_staff, phones, DAYS, assignments),
         )
