@@ -76,6 +76,7 @@ def server_env(database_url: str, redis_url: str) -> dict:
         # The limits are exercised (every request counts) but never reached.
         "API_RATE_LIMIT": "100000000/min",
         "WEB_RATE_LIMIT": "100000000/min",
+        "WEB_ADDRESS_RATE_LIMIT": "100000000/min",
         "ACCESS_LOG": "0",
         "LOG_LEVEL": "WARNING",
         "BIND": f"127.0.0.1:{PORT}",
