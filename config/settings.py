@@ -418,24 +418,17 @@ IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", default=2000, minimum
 
 # Every job is safe to run twice, or late.
 CELERY_BEAT_SCHEDULE = {
-    name: {"task": f"verification.tasks.{task}", "schedule": seconds}
+    name: {"task": task, "schedule": seconds}
     for name, task, seconds in [
-        ("sweep-pending-webhooks", "sweep_pending_webhooks", 60.0),
-        ("rollup-lookup-stats", "rollup_lookup_stats", 300.0),
-        ("expire-call-intents", "expire_call_intents", 300.0),
-        ("purge-expired-records", "purge_expired_records", 3600.0),
+        ("sweep-pending-webhooks", "verification.tasks.sweep_pending_webhooks", 60.0),
+        ("rollup-lookup-stats", "verification.tasks.rollup_lookup_stats", 300.0),
+        ("expire-call-intents", "verification.tasks.expire_call_intents", 300.0),
+        ("purge-expired-records", "verification.tasks.purge_expired_records", 3600.0),
+        ("sweep-pending-staff-imports", "registry.tasks.sweep_pending_staff_imports", 60.0),
+        ("purge-old-history", "registry.tasks.purge_old_history", 3600.0),
+        # Whole days go at once (a partition each on PostgreSQL): hourly is plenty.
+        ("purge-expired-assignments", "registry.tasks.purge_expired_assignments", 3600.0),
+        # Partitions exist DAYS_AHEAD days ahead; hourly so that a failed run is retried.
+        ("ensure-assignment-partitions", "registry.tasks.ensure_assignment_partitions", 3600.0),
     ]
 }
-CELERY_BEAT_SCHEDULE.update(
-    {
-        name: {"task": f"registry.tasks.{task}", "schedule": seconds}
-        for name, task, seconds in [
-            ("sweep-pending-staff-imports", "sweep_pending_staff_imports", 60.0),
-            ("purge-old-history", "purge_old_history", 3600.0),
-            # Whole days go at once (a partition each on PostgreSQL): hourly is plenty.
-            ("purge-expired-assignments", "purge_expired_assignments", 3600.0),
-            # Partitions exist DAYS_AHEAD days ahead; hourly so that a failed run is retried.
-            ("ensure-assignment-partitions", "ensure_assignment_partitions", 3600.0),
-        ]
-    }
-)

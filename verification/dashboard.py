@@ -13,7 +13,7 @@ from . import stats
 from .models import DailyLookupStat, ImpersonationAlert, ScamReport, WebhookDelivery
 
 DAYS = 30
-# Translated where shown (views.dashboard); marked here for the catalogue.
+# Lazy: each title is translated in the language of the request that shows it.
 SERIES = [
     ("staff_lookups", _("Lookups of your staff numbers")),
     ("impersonation_lookups", _("Lookups where a caller claimed you from another number")),
