@@ -113,11 +113,17 @@ def broker_unreachable():
     Redis is down, while the worker keeps its own connection to the real broker."""
     from config.celery import app
 
-    real = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    # Celery reads the CELERY_BROKER_URL environment variable before its own setting.
+    closed = "redis://127.0.0.1:1/0"
+    real = os.environ.get("CELERY_BROKER_URL"), app.conf.broker_url
+    os.environ["CELERY_BROKER_URL"] = app.conf.broker_url = closed
     app._after_fork()  # drop the pooled connections to the real broker
     try:
         yield
     finally:
-        app.conf.broker_url = real
+        real_environment, app.conf.broker_url = real
+        if real_environment is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = real_environment
         app._after_fork()
