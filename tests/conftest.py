@@ -6,6 +6,7 @@ root is a superuser, and charlie is a staff user with no carrier who must see no
 
 import os
 import shutil
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -24,12 +25,22 @@ def _missing_service(item) -> str | None:
         if not settings.REDIS_URL:
             return "needs Redis: run scripts/test with Redis on 127.0.0.1:6379"
     if item.get_closest_marker("browser") and not shutil.which(CHROMIUM):
-        return "needs Chromium: apt-get install -y chromium (as .ci/run does)"
+        return "needs Chromium: scripts/system_packages (as root) installs it"
     if item.get_closest_marker("replica"):
         from tests.replica import cluster
 
         return cluster.missing()
     return None
+
+
+@pytest.fixture(autouse=True)
+def one_rate_window(monkeypatch):
+    """The rate limiter's clock stands still: every request of a test falls in one fixed
+    window, so a window that starts mid-test (a minute turning) cannot let a few more through."""
+    from config import ratelimit
+
+    frozen = ratelimit.time.time()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
 
 
 def pytest_runtest_setup(item):

@@ -4,12 +4,10 @@ form posts. Each answer must be a clean 4xx (on /api/, in the error shape), neve
 """
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from django.test import Client
 
-from config import ratelimit
 from registry.models import DeliveryAssignment, StaffMember
 from tests.api_client import assert_error, call, make_key
 
@@ -48,14 +46,6 @@ def send_raw(client, method, path, key, body: bytes, **extra):
         HTTP_AUTHORIZATION=f"Api-Key {key}",
         **extra,
     )
-
-
-@pytest.fixture
-def one_rate_window(monkeypatch):
-    """The rate limiter's clock stands still: every request of the test falls in the same
-    fixed window, so a window starting mid-test cannot let a few more through."""
-    frozen = ratelimit.time.time()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
 
 
 class TestOversizedBodies:
@@ -272,9 +262,7 @@ class TestBrokenText:
 
 
 class TestEnumeration:
-    def test_walking_a_thousand_numbers_is_stopped_by_the_per_key_limit(
-        self, client, db, settings, one_rate_window
-    ):
+    def test_walking_a_thousand_numbers_is_stopped_by_the_per_key_limit(self, client, db, settings):
         settings.API_RATE_LIMIT = "600/min"
         walker, bystander = make_key(None, "walker"), make_key(None, "bystander")
         statuses = [
@@ -288,9 +276,7 @@ class TestEnumeration:
         assert 0 < int(refused["Retry-After"]) <= 60
         assert call(client, "GET", "/api/v1/numbers/0912999999/", bystander).status_code == 200
 
-    def test_a_rotated_forwarded_for_does_not_reset_the_anonymous_limit(
-        self, client, db, settings, one_rate_window
-    ):
+    def test_a_rotated_forwarded_for_does_not_reset_the_anonymous_limit(self, client, db, settings):
         settings.API_RATE_LIMIT, settings.TRUSTED_PROXY_COUNT = "20/min", 0
         statuses = [
             client.get(CARRIERS, HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
@@ -298,9 +284,7 @@ class TestEnumeration:
         ]
         assert statuses == [200] * 20 + [429] * 10
 
-    def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(
-        self, client, db, settings, one_rate_window
-    ):
+    def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(self, client, db, settings):
         settings.API_RATE_LIMIT, settings.TRUSTED_PROXY_COUNT = "20/min", 1
         statuses = [
             client.get(CARRIERS, HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
@@ -340,7 +324,7 @@ class TestBallotStuffing:
         body = self.lookup(client).json()
         assert (body["status"], body["report_count"]) == ("unknown", 1)
 
-    def test_the_report_limit_stops_one_key_after_five(self, client, db, settings, one_rate_window):
+    def test_the_report_limit_stops_one_key_after_five(self, client, db, settings):
         settings.REPORT_RATE_LIMIT = "5/hour"  # the default
         key = make_key(None, "stuffer")
         statuses = [

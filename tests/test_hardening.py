@@ -14,7 +14,6 @@ from config.ratelimit import Window
 from config.rates import parse_rate
 from registry.models import DeliveryAssignment
 from tests.api_client import assert_error, call, make_key
-from tests.test_abuse import one_rate_window  # noqa: F401  (a fixture)
 from tests.test_settings import manage, receipt_key_pem
 
 ASSIGNMENTS = "/api/v1/carrier/assignments/"
@@ -205,7 +204,6 @@ class TestForwardedHeaders:
         assert result.stdout.strip() == header, result.stderr
 
 
-@pytest.mark.usefixtures("one_rate_window")
 class TestWrongKeys:
     """620 requests with a partner's prefix and a wrong secret used to push the partner's
     real key over its limit: the failures were counted against the key they named."""
