@@ -1,5 +1,7 @@
 """Password guessing on the admin login (django-axes): five failures for one username from
-one address lock that pair out for fifteen minutes, right password or not."""
+one address lock that pair out for fifteen minutes, right password or not; twenty for one
+username from any addresses pause it for every browser that never completed a sign-in to it
+(config.lockout)."""
 
 from datetime import timedelta
 
@@ -24,7 +26,9 @@ def guess(client, times=5, username="root", ip=ATTACKER, **extra):
 
 
 def signed_in(client) -> bool:
-    return client.get("/admin/").status_code == 200
+    """The password was accepted: the admin sends the session on (to its second step), not
+    back to the password page."""
+    return client.get("/admin/", follow=True).request["PATH_INFO"] != LOGIN
 
 
 @pytest.fixture
@@ -87,6 +91,11 @@ class TestLockout:
         guess(attacker)
         attacker.force_login(root)
         assert signed_in(attacker)
+
+    def test_a_password_alone_does_not_open_the_admin(self, attacker):
+        sign_in(attacker, "root-password")
+        response = attacker.get("/admin/", follow=True)
+        assert response.request["PATH_INFO"] == "/admin/two-factor/setup/"
 
 
 class TestClientAddress:
