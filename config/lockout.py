@@ -59,8 +59,19 @@ def username_failures(request, username: str) -> int:
 
 class AdminLoginHandler(AxesDatabaseHandler):
     def is_locked(self, request, credentials=None) -> bool:
-        if super().is_locked(request, credentials):
-            return True
+        return super().is_locked(request, credentials) or self._username_paused(
+            request, credentials
+        )
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        # Axes decides on the failure that reaches its limit by its own count alone.
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if request is not None and not request.axes_locked_out:
+            if self._username_paused(request, credentials):
+                request.axes_locked_out = True
+                request.axes_credentials = credentials
+
+    def _username_paused(self, request, credentials) -> bool:
         username = get_client_username(request, credentials)
         if not username or known_device(request, username):
             return False
