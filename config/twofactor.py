@@ -81,12 +81,19 @@ class AdminSite(admin.AdminSite):
         return super().has_permission(request) and not second_factor_passed(request)
 
     def login(self, request, extra_context=None):
-        if not self._awaits_second_factor(request):
-            response = super().login(request, extra_context)
-            if not self._awaits_second_factor(request):
-                if request.method == "POST" and request.user.is_authenticated:
-                    remember_device(response, request.user)
-                return response
+        if request.method != "POST":
+            if self._awaits_second_factor(request):
+                return self._to_second_factor(request)
+            return super().login(request, extra_context)
+        response = super().login(request, extra_context)
+        if response.status_code != 302:  # refused: the form again
+            return response
+        if self._awaits_second_factor(request):
+            return self._to_second_factor(request)
+        remember_device(response, request.user)
+        return response
+
+    def _to_second_factor(self, request):
         next_url = request.POST.get("next") or request.GET.get("next") or reverse("admin:index")
         return redirect(with_next("admin:two-factor", next_url))
 
