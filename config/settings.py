@@ -339,7 +339,6 @@ ADMIN_DEVICE_COOKIE_DAYS = env_int("ADMIN_DEVICE_COOKIE_DAYS", default=180, mini
 # a TOTP code or a one-time recovery code after the password, and enrols on first sign-in.
 # With DEBUG on (the embedded demo) it is asked only of users who enrolled.
 OTP_TOTP_ISSUER = "Shipper registry"
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 RECOVERY_CODE_COUNT = 10
 
 LOGGING = {
