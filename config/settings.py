@@ -72,8 +72,8 @@ PII_HMAC_KEY = (
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    # Django
-    "django.contrib.admin",
+    # Django (the admin through config.apps: its site asks for the second factor)
+    "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -87,6 +87,9 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Local
     "registry",
     "verification",
@@ -102,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -305,7 +310,7 @@ LOGIN_URL = "admin:login"
 # cache each process keeps to itself) and in production, survives a cache flush or a Redis
 # outage, and superusers see the attempts in the admin. An admin login is rare enough that
 # its writes cost nothing.
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "config.lockout.AdminLoginHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -321,6 +326,20 @@ AXES_LOCKOUT_CALLABLE = "config.lockout.admin_locked_out"
 # superusers to see who has been guessing.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False  # no banner at the start of every process and command
+# Guessing one username from many addresses (config.lockout.AdminLoginHandler): past this
+# many failures for it within the cool-off, counted across every address, sign-ins to it are
+# paused for browsers that have never completed a sign-in to it; a browser that has (it
+# holds the signed ADMIN_DEVICE_COOKIE) is only held to the per-address limit above. Higher
+# than that limit, so one address alone never trips it.
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", default=20, minimum=1)
+ADMIN_DEVICE_COOKIE = "admin_device"
+ADMIN_DEVICE_COOKIE_DAYS = env_int("ADMIN_DEVICE_COOKIE_DAYS", default=180, minimum=1)
+
+# Two-factor sign-in to the admin (config.twofactor): with DEBUG off every staff user passes
+# a TOTP code or a one-time recovery code after the password, and enrols on first sign-in.
+# With DEBUG on (the embedded demo) it is asked only of users who enrolled.
+OTP_TOTP_ISSUER = "Shipper registry"
+RECOVERY_CODE_COUNT = 10
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,33 @@
 
 from html.parser import HTMLParser
 
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+def pass_second_factor(client: Client, user) -> TOTPDevice:
+    """Leave in `client`'s session what a correct authenticator code leaves there (config.
+    twofactor.second_factor_pass): the user's confirmed device, made if missing. The real
+    code path is tested in tests/test_admin_two_factor.py."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+class AdminClient(Client):
+    """A test client whose force_login also passes the admin's second factor for staff, as
+    every signed-in operator has. tests/conftest.py makes it the `client` fixture."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        if user.is_staff:
+            pass_second_factor(self, user)
+
 
 class _FormParser(HTMLParser):
     """The fields a browser would submit from the form with id `form_id`: enabled inputs

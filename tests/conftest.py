@@ -2,6 +2,7 @@
 
 alice operates carrier A (demo "Alpha Post"), bob operates carrier B ("Beta Express"),
 root is a superuser, and charlie is a staff user with no carrier who must see nothing.
+`client.force_login(user)` also passes the admin's second factor (tests/admin_client.py).
 """
 
 import os
@@ -12,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from registry import services
+from tests.admin_client import AdminClient
 from tests.api_client import make_key
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -56,6 +58,12 @@ def pytest_sessionfinish(session, exitstatus):
     if IN_CI and reporter is not None and reporter.stats.get("skipped"):
         reporter.write_line("CI: a skipped test is a missing test; failing the run.", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def client():
+    """pytest-django's client, signed in past the second factor by force_login."""
+    return AdminClient()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,7 @@
 """Password guessing on the admin login (django-axes): five failures for one username from
-one address lock that pair out for fifteen minutes, right password or not."""
+one address lock that pair out for fifteen minutes, right password or not; twenty for one
+username from any addresses pause it for every browser that never completed a sign-in to it
+(config.lockout)."""
 
 from datetime import timedelta
 
@@ -24,7 +26,9 @@ def guess(client, times=5, username="root", ip=ATTACKER, **extra):
 
 
 def signed_in(client) -> bool:
-    return client.get("/admin/").status_code == 200
+    """The password was accepted: the admin sends the session on (to its second step), not
+    back to the password page."""
+    return client.get("/admin/", follow=True).request["PATH_INFO"] != LOGIN
 
 
 @pytest.fixture
@@ -87,6 +91,88 @@ class TestLockout:
         guess(attacker)
         attacker.force_login(root)
         assert signed_in(attacker)
+
+    def test_a_password_alone_does_not_open_the_admin(self, attacker):
+        sign_in(attacker, "root-password")
+        response = attacker.get("/admin/", follow=True)
+        assert response.request["PATH_INFO"] == "/admin/two-factor/setup/"
+
+
+def spread_guesses(times: int, username="root") -> list[int]:
+    """One wrong password from each of `times` addresses, each a fresh browser."""
+    return [
+        sign_in(Client(), "guess", username, ip=f"192.0.2.{n + 1}").status_code
+        for n in range(times)
+    ]
+
+
+@pytest.fixture
+def operator(alice):
+    """alice's own browser, where she completed a sign-in (password and code) once."""
+    from tests.test_admin_two_factor import enrol
+
+    browser = Client(REMOTE_ADDR=ELSEWHERE)
+    key, _codes = enrol(browser)
+    browser.post("/admin/logout/")
+    browser.key = key
+    return browser
+
+
+class TestOneUsernameFromManyAddresses:
+    def test_failures_from_many_addresses_are_counted_together(self, root):
+        assert spread_guesses(19) == [200] * 19
+        assert spread_guesses(1) == [429]
+        assert sign_in(Client(), "root-password", ip="198.51.100.99").status_code == 429
+
+    def test_one_address_alone_meets_its_own_limit_first(self, attacker):
+        assert guess(attacker, times=6) == [200, 200, 200, 200, 429, 429]
+        assert sign_in(Client(), "root-password", ip=ELSEWHERE).status_code == 302
+
+    def test_the_page_says_which_limit_it_was(self, root, settings):
+        settings.LANGUAGE_CODE = "en"
+        spread_guesses(19)
+        page = spread_guesses_page()
+        assert "paused after 20 failed attempts from several addresses" in page
+
+    def test_it_speaks_vietnamese_by_default(self, root):
+        spread_guesses(19)
+        assert "20 lần thử sai từ nhiều địa chỉ" in spread_guesses_page()
+
+    def test_the_pause_ends_after_the_cool_off(self, root):
+        spread_guesses(20)
+        AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+        assert sign_in(Client(), "root-password", ip="198.51.100.99").status_code == 302
+
+    def test_the_browser_of_the_real_operator_still_signs_in(self, operator):
+        """The cheap attack (twenty guesses from anywhere) does not keep alice out: her
+        browser completed a sign-in before, and she passes the second step as usual."""
+        from tests.test_admin_two_factor import STAFF_LIST, code_for, password_step
+
+        assert spread_guesses(25, username="alice") == [200] * 19 + [429] * 6
+        assert sign_in(Client(), "alice-password", "alice", ip=ELSEWHERE).status_code == 429
+        response = password_step(operator)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/two-")
+        operator.post("/admin/two-factor/", {"code": code_for(operator.key, drift=1)})
+        assert operator.get(STAFF_LIST).status_code == 200
+
+    def test_her_browser_still_meets_the_limit_of_its_address(self, operator):
+        spread_guesses(20, username="alice")
+        statuses = [sign_in(operator, "guess", "alice", ip=ELSEWHERE).status_code for _ in "12345"]
+        assert statuses == [200, 200, 200, 200, 429]
+
+    def test_her_browser_is_known_for_her_username_only(self, operator, root):
+        spread_guesses(20)
+        assert sign_in(operator, "root-password", ip=ELSEWHERE).status_code == 429
+
+    def test_a_forged_device_cookie_is_no_pass(self, alice, settings):
+        spread_guesses(20, username="alice")
+        forger = Client()
+        forger.cookies[settings.ADMIN_DEVICE_COOKIE] = "alice:forged:signature"
+        assert sign_in(forger, "alice-password", "alice", ip=ELSEWHERE).status_code == 429
+
+
+def spread_guesses_page() -> str:
+    return sign_in(Client(), "guess", ip="192.0.2.200").content.decode()
 
 
 class TestClientAddress:

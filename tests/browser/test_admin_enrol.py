@@ -1,9 +1,12 @@
 """An operator enrols a shipper through the real admin in Chromium, as a person would: log in,
 fill the staff form and its phone rows, save, and find the change in the history."""
 
+from base64 import b32decode
+
 import pytest
 
 from registry.models import StaffMember
+from tests.test_admin_two_factor import code_for
 
 pytestmark = pytest.mark.browser
 
@@ -22,11 +25,22 @@ def admin_page(browser, live_server):
 
 
 def log_in(page, username: str, password: str, next_path: str) -> None:
+    """A first sign-in: the password, then the authenticator enrolled with the key the page
+    shows (tests/browser/test_admin_two_factor.py looks at each step)."""
     page.goto(f"/admin/login/?next={next_path}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
+    page.wait_for_url("**/admin/two-factor/setup/**")
+    page.fill("#id_code", code_for(key_shown(page)))
+    page.click("#two-factor-form input[type=submit]")
+    page.wait_for_url("**/admin/two-factor/recovery-codes/**")
+    page.click("#continue")
     page.wait_for_url(f"**{next_path}")
+
+
+def key_shown(page) -> bytes:
+    return b32decode(page.inner_text("#otp-secret").replace(" ", ""))
 
 
 def test_an_operator_enrols_a_shipper_with_two_phones(
