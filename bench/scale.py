@@ -10,10 +10,14 @@
 
     .venv/bin/python bench/scale.py postgres://postgres@127.0.0.1:5432/registry_bench_0_05
 
+With `--national-day`, then a national day's partition: 10 M rows made in one day older than
+the others, its size, and the time the retention service takes to drop it.
+
 The purge drops the oldest day: the seed is marked stale, and the next `run.py` re-seeds.
 Writes bench/results/scale-<database>.json.
 """
 
+import argparse
 import json
 import os
 import random
@@ -24,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR.parent))
+sys.path[:0] = [str(BENCH_DIR.parent), str(BENCH_DIR)]
 
 
 def log(message: str) -> None:
@@ -119,8 +123,51 @@ def lookup_ms(rounds: int, phones: int, assignments: int) -> dict:
     }
 
 
+def national_day(database_url: str, keep_days: int, rows: int = 10_000_000) -> dict:
+    """One day of `rows` assignments in its own partition, the day before the oldest kept
+    one, then dropped by the retention service as every night."""
+    import psycopg
+    import seed as seeding
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from registry import partitions, services
+
+    day = timezone.localdate() - timedelta(days=keep_days + 1)
+    with transaction.atomic():
+        name = partitions.create(day)
+    started = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        noon = partitions.day_start(day) + timedelta(hours=12)
+        seeding.insert_assignments(conn, rows, prefix="ND", days=1, until=noon)
+    insert_seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s), (SELECT json_object_agg(i.indexrelid::regclass, "
+            "pg_relation_size(i.indexrelid)) FROM pg_index i WHERE i.indrelid = %s::regclass)",
+            [name, name],
+        )
+        heap, indexes = cursor.fetchone()
+    started = time.perf_counter()
+    dropped = services.assignments_purge_expired(keep_days=keep_days)
+    return {
+        "rows": rows,
+        "insert_seconds": round(insert_seconds),
+        "heap_MB": round(heap / 2**20),
+        "index_MB": {
+            key.removeprefix(name + "_"): round(size / 2**20) for key, size in indexes.items()
+        },
+        "partition_drop_seconds": round(time.perf_counter() - started, 3),
+        "days_dropped": [d.isoformat() for d in dropped],
+    }
+
+
 def main() -> None:
-    database_url = sys.argv[1]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("database_url")
+    parser.add_argument("--national-day", action="store_true")
+    args = parser.parse_args()
+    database_url = args.database_url
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -167,6 +214,9 @@ def main() -> None:
         "retention_days": settings.RETENTION_DAYS,
     }
     log(f"purge: {json.dumps(report['purge_one_day'])}")
+    if args.national_day:
+        report["national_day"] = national_day(database_url, keep_days)
+        log(f"national day: {json.dumps(report['national_day'])}")
     path = BENCH_DIR / "results" / f"scale-{report['database']}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
