@@ -64,40 +64,33 @@ def seed(database_url: str, phones: int, assignments: int, log=print) -> None:
                       'active', now()
                FROM registry_staffmember"""
         )
-        insert_assignments(conn, assignments)
+        first_staff = conn.execute("SELECT min(id) FROM registry_staffmember").fetchone()[0]
+        conn.execute(
+            """WITH c AS (SELECT array_agg(id ORDER BY slug) AS ids FROM registry_carrier)
+               INSERT INTO registry_deliveryassignment
+                   (carrier_id, tracking_code, staff_id, recipient_digest, status,
+                    created_at, updated_at, parcel_token)
+               SELECT c.ids[1 + (i %% %s) %% %s], 'BN' || lpad(i::text, 10, '0'),
+                      %s + (i %% %s), md5(i::text) || md5((i + 1)::text), 'out_for_delivery',
+                      now() - (i %% %s) * interval '1 day', now(), md5('parcel' || i::text)
+               FROM generate_series(0, %s - 1) i, c""",
+            (phones, CARRIERS, first_staff, phones, DAYS, assignments),
+        )
         conn.execute("ANALYZE")
         conn.execute("INSERT INTO bench_meta VALUES (%s, %s)", (phones, assignments))
 
 
 def prewarm(database_url: str, log=print) -> None:
-    """Read what the lookups touch into shared_buffers, as a replica that has served for a
-    while holds it (or pg_prewarm's autoprewarm after a restart): every table and index but
-    the assignments' heap, of which a lookup reads the one row it found."""
+    """Read what the lookups touch into shared_buffers, as a replica that has served them
+    for a while holds it (or pg_prewarm's autoprewarm after a restart): every table and
+    index of the registry, and of the assignments the indexes a lookup searches, (carrier,
+    tracking code) and staff; not their heap, of which a lookup reads the one row it found."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         rows = conn.execute(
-            """SELECT count(*), coalesce(sum(pg_prewarm(c.oid)), 0) FROM pg_class c
+            r"""SELECT count(*), coalesce(sum(pg_prewarm(c.oid)), 0) FROM pg_class c
                WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')
-                 AND NOT (c.relkind = 'r' AND c.relname LIKE 'registry\\_deliveryassignment%')"""
+                 AND (c.relname NOT LIKE 'registry\_deliveryassignment%'
+                      OR c.relname ~ '_p\d{8}_(code|staff_id_idx)$')"""
         ).fetchone()
     log(f"prewarm: {rows[0]} relations, {rows[1] * 8 // 1024} MB")
-
-
-def insert_assignments(conn, count: int, *, prefix="BN", days=DAYS, until=None) -> None:
-    """`count` assignments: parcel i (tracking code <prefix><i>) to staff i % phones, made
-    i % days days before `until` (now by default)."""
-    phones, first_staff = conn.execute(
-        "SELECT count(*), min(id) FROM registry_staffmember"
-    ).fetchone()
-    conn.execute(
-        """WITH c AS (SELECT array_agg(id ORDER BY slug) AS ids FROM registry_carrier)
-           INSERT INTO registry_deliveryassignment
-               (carrier_id, tracking_code, staff_id, recipient_digest, status,
-                created_at, updated_at, parcel_token)
-           SELECT c.ids[1 + (i %% %s) %% %s], %s || lpad(i::text, 10, '0'),
-                  %s + (i %% %s), md5(i::text) || md5((i + 1)::text), 'out_for_delivery',
-                  coalesce(%s, now()) - (i %% %s) * interval '1 day', now(),
-                  md5(%s || i::text)
-           FROM generate_series(0, %s - 1) i, c""",
-        (phones, CARRIERS, prefix, first_staff, phones, until, days, "parcel" + prefix, count),
-    )
