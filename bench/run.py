@@ -5,6 +5,7 @@ session, alternating, over several rounds. Prints a table and writes it as JSON.
     make bench                 # full: 1,000,000 phones, 10,000,000 assignments
     make bench ARGS="--scale 0.1"
     make bench-smoke           # every case for a few seconds on a small seed (CI)
+    make bench ARGS="--tuned"  # on a PostgreSQL cluster of its own, sized for the working set
 """
 
 import argparse
@@ -26,6 +27,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 import seed as seeding  # noqa: E402
 
 
@@ -43,6 +45,19 @@ PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
 BASE = f"http://127.0.0.1:{PORT}"
 CASES = ["hot", "cold", "verify", "ingest", "page"]
 TARGETS = {"hot": 0.50, "cold": 0.30, "verify": 0.30, "page": 0.25}
+# The cluster `--tuned` starts (PostgreSQL 15), sized for the full seed's working set on a
+# machine with 24 GB shared with other work: docs/performance.md says why each.
+TUNED_SETTINGS = [
+    "shared_buffers=3GB",  # the registry and every day's assignment indexes: ~1.9 GB at 10 M
+    "effective_cache_size=12GB",
+    "random_page_cost=1.1",  # the data is in memory or on SSD: a random read is no dearer
+    "work_mem=16MB",
+    "maintenance_work_mem=512MB",
+    "max_wal_size=8GB",  # the seed writes GBs of WAL: no checkpoint every 1 GB
+    "checkpoint_timeout=30min",
+    "checkpoint_completion_target=0.9",
+    "fsync=on",  # the throwaway cluster's default is off: commits here cost what they do
+]
 
 
 def log(message: str) -> None:
@@ -218,7 +233,11 @@ def warm_hot_numbers(key: str) -> None:
         urllib.request.urlopen(request).read()  # noqa: S310
 
 
-def measure(cases, rounds, seconds, connections, threads, env) -> dict:
+def flush_cache(redis_url: str) -> None:
+    subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)  # noqa: S603,S607
+
+
+def measure(cases, rounds, seconds, connections, threads, env, redis_url) -> dict:
     """Each round runs, for each case, the ceiling and then the case: a noisy moment of the
     machine hits both sides of a ratio."""
     samples = {case: [] for case in cases}
@@ -227,6 +246,8 @@ def measure(cases, rounds, seconds, connections, threads, env) -> dict:
             ceiling = wrk("ceiling", seconds, connections, threads, env)
             if case == "hot":
                 warm_hot_numbers(env["BENCH_KEY"])
+            if case == "cold":  # no verdict of the last round's numbers left in the cache
+                flush_cache(redis_url)
             result = wrk(case, seconds, connections, threads, env)
             result["ceiling_rps"] = ceiling["rps"]
             result["ratio"] = result["rps"] / ceiling["rps"]
@@ -249,11 +270,48 @@ def summarise(values: list[dict]) -> dict:
         "p99_ms": median("p99_ms"),
         "errors": sum(v["errors"] for v in values),
         "rounds": len(values),
+        "ratios": [round(v["ratio"], 3) for v in values],
     }
 
 
+def tuned_cluster(directory: str | None):
+    """The benchmark's own PostgreSQL cluster, started with TUNED_SETTINGS on a free port
+    (by tests/replica's code for throwaway clusters): (its workspace, to close, and the URL of
+    its bench database). A `directory` keeps the cluster, and so its seed, between runs."""
+    from tests.replica import cluster as pg
+
+    if reason := pg.missing():
+        raise SystemExit(f"--tuned {reason}")
+    workspace = pg.Workspace(Path(directory) if directory else None)
+    cluster = workspace.cluster("bench")
+    if not (cluster.data / "PG_VERSION").exists():
+        cluster.initdb()
+    cluster.start(*TUNED_SETTINGS)
+    log(f"tuned cluster: {cluster.data} on port {cluster.port}")
+    return workspace, cluster.url("registry_bench")
+
+
+def scale_report(database_url: str, env: dict, *options: str) -> dict:
+    """bench/scale.py on the seeded database: partition sizes, the lookup queries' database
+    time, and the retention purge of one day, row UPDATE against partition drop."""
+    done = subprocess.run(  # noqa: S603
+        [PYTHON, str(BENCH_DIR / "scale.py"), database_url, *options],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"bench/scale.py failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def database_for(scale: float, args) -> str:
+    return f"{args.database}_{str(scale).replace('.', '_')}"
+
+
 def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int]]:
-    database_url = f"{args.database}_{str(scale).replace('.', '_')}"
+    database_url = database_for(scale, args)
     ensure_database(database_url)
     env = server_env(database_url, redis_url)
     log(f"== scale {scale}: {database_url}")
@@ -263,8 +321,10 @@ def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int
     started = time.monotonic()
     seeding.seed(database_url, phones, assignments, log=log)
     log(f"seed: done in {time.monotonic() - started:.0f} s")
+    if args.prewarm:
+        seeding.prewarm(database_url, log=log)
     manage(env, "collectstatic", "--noinput", "-v0")
-    subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)  # noqa: S603,S607
+    flush_cache(redis_url)
     with Server(env) as server:
         wrk_env = {
             **os.environ,
@@ -272,10 +332,11 @@ def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int
             "BENCH_DIR": str(BENCH_DIR),
             "BENCH_PHONES": str(phones),
             "BENCH_ASSIGNMENTS": str(assignments),
+            "BENCH_THREADS": str(args.threads),
         }
         cases = args.cases if scale == args.scale else ["cold"]
         results = measure(
-            cases, args.rounds, args.duration, args.connections, args.threads, wrk_env
+            cases, args.rounds, args.duration, args.connections, args.threads, wrk_env, redis_url
         )
         return results, server.worker_rss_mb(), (phones, assignments)
 
@@ -301,12 +362,58 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
     )
+    parser.add_argument(
+        "--tuned",
+        action="store_true",
+        help="start a PostgreSQL cluster of its own with TUNED_SETTINGS (instead of --database)",
+    )
+    parser.add_argument(
+        "--tuned-dir", help="keep the --tuned cluster (and its seed) in this directory"
+    )
+    parser.add_argument(
+        "--prewarm",
+        action="store_true",
+        help="load the lookups' tables and indexes into shared_buffers before measuring",
+    )
+    parser.add_argument(
+        "--scale-report",
+        action="store_true",
+        help="then run bench/scale.py on the seed (partition sizes, purge of one day)",
+    )
+    parser.add_argument(
+        "--national-day",
+        action="store_true",
+        help="with --scale-report: also the drop of a 10 M-row day partition",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.scale, args.duration, args.rounds, args.no_flatness = 0.001, 2.0, 1, True
     (BENCH_DIR / "results").mkdir(exist_ok=True)
 
+    workspace = None
+    if args.tuned:
+        workspace, args.database = tuned_cluster(args.tuned_dir)
+    try:
+        report = run(args)
+    finally:
+        if workspace:
+            workspace.close()
+    print_table(report)
+    name = "smoke" if args.smoke else f"{args.scale}{'-tuned' if args.tuned else ''}"
+    path = BENCH_DIR / "results" / f"bench-{name}.json"
+    path.write_text(json.dumps(report, indent=2))
+    log(f"written: {path}")
+    if any(case.get("errors") for case in report["cases"].values()):
+        raise SystemExit("some requests failed: see the errors column")
+
+
+def run(args) -> dict:
     results, rss, (phones, assignments) = run_scale(args.scale, args, args.redis)
+    scale = None
+    if args.scale_report:  # after the lookups: the purge drops a day and marks the seed stale
+        database_url = database_for(args.scale, args)
+        national = ["--national-day"] if args.national_day else []
+        scale = scale_report(database_url, server_env(database_url, args.redis), *national)
     flatness = None
     if not args.no_flatness:
         small, _rss, _sizes = run_scale(round(args.scale / 100, 6), args, args.redis)
@@ -314,13 +421,16 @@ def main() -> None:
             "small_ratio": small["cold"]["ratio"],
             "full_ratio": results["cold"]["ratio"],
             "flatness": results["cold"]["ratio"] / small["cold"]["ratio"],
+            "small_rounds": small["cold"]["ratios"],
+            "full_rounds": results["cold"]["ratios"],
         }
     if "ingest" in results:
         results["ingest"]["items_per_s"] = results["ingest"]["rps"] * 1000
 
-    report = {
+    return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": args.scale,
+        "postgresql": TUNED_SETTINGS if args.tuned else "the server's own settings",
         "phones": phones,
         "assignments": assignments,
         "connections": args.connections,
@@ -329,13 +439,8 @@ def main() -> None:
         "cases": results,
         "flatness": flatness,
         "worker_rss_mb": rss,
+        "scale_report": scale,
     }
-    print_table(report)
-    path = BENCH_DIR / "results" / f"bench-{'smoke' if args.smoke else args.scale}.json"
-    path.write_text(json.dumps(report, indent=2))
-    log(f"written: {path}")
-    if any(case["errors"] for case in results.values()):
-        raise SystemExit("some requests failed: see the errors column")
 
 
 def print_table(report: dict) -> None:

@@ -10,10 +10,15 @@
 
     .venv/bin/python bench/scale.py postgres://postgres@127.0.0.1:5432/registry_bench_0_05
 
+With `--national-day`, then a national day's partition: the seed's assignments again (10 M
+at full scale) as made on one day older than the others, its size, and the time the
+retention service takes to drop it.
+
 The purge drops the oldest day: the seed is marked stale, and the next `run.py` re-seeds.
 Writes bench/results/scale-<database>.json.
 """
 
+import argparse
 import json
 import os
 import random
@@ -24,7 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR.parent))
+sys.path[:0] = [str(BENCH_DIR.parent), str(BENCH_DIR)]
 
 
 def log(message: str) -> None:
@@ -119,8 +124,66 @@ def lookup_ms(rounds: int, phones: int, assignments: int) -> dict:
     }
 
 
+def national_day(cursor, keep_days: int) -> dict:
+    """A national day's partition: every seeded assignment again (10 M at full scale) as
+    made on one day, the day before the oldest kept one; then dropped by the retention
+    service as every night. Built as a plain table, indexed, then attached: inserting into
+    an indexed partition row by row would take as long as the seed."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from registry import partitions, services
+
+    day = timezone.localdate() - timedelta(days=keep_days + 1)
+    name, parent = partitions.name_for(day), partitions.PARENT
+    cursor.execute(
+        "SELECT string_agg(CASE attname WHEN 'created_at' THEN %s ELSE quote_ident(attname) "
+        "END, ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = %s::regclass "
+        "AND attnum > 0 AND NOT attisdropped",
+        [f"'{partitions.day_start(day) + timedelta(hours=12)}'::timestamptz", parent],
+    )
+    (columns,) = cursor.fetchone()
+    started = time.perf_counter()
+    with transaction.atomic():  # a failure leaves no half-made day behind
+        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')  # the empty partition of that day
+        cursor.execute(
+            f'CREATE TABLE "{name}" (LIKE "{parent}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)'
+        )
+        cursor.execute(f'INSERT INTO "{name}" SELECT {columns} FROM "{parent}"')
+        cursor.execute(f'CREATE UNIQUE INDEX "{name}_code" ON "{name}" (carrier_id, tracking_code)')
+        low, high = partitions.day_start(day), partitions.day_start(day + timedelta(days=1))
+        cursor.execute(
+            f'ALTER TABLE "{parent}" ATTACH PARTITION "{name}" '
+            f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+        )
+    build_seconds = time.perf_counter() - started
+    cursor.execute(
+        "SELECT count(*), pg_relation_size(%s::regclass), (SELECT json_object_agg("
+        "i.indexrelid::regclass, pg_relation_size(i.indexrelid)) FROM pg_index i "
+        f'WHERE i.indrelid = %s::regclass) FROM "{name}"',
+        [name, name],
+    )
+    rows, heap, indexes = cursor.fetchone()
+    started = time.perf_counter()
+    dropped = services.assignments_purge_expired(keep_days=keep_days)
+    return {
+        "rows": rows,
+        "build_seconds": round(build_seconds),
+        "heap_MB": round(heap / 2**20),
+        "index_MB": {
+            key.removeprefix(name + "_"): round(size / 2**20) for key, size in indexes.items()
+        },
+        "partition_drop_seconds": round(time.perf_counter() - started, 3),
+        "days_dropped": [d.isoformat() for d in dropped],
+    }
+
+
 def main() -> None:
-    database_url = sys.argv[1]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("database_url")
+    parser.add_argument("--national-day", action="store_true")
+    args = parser.parse_args()
+    database_url = args.database_url
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -167,6 +230,10 @@ def main() -> None:
         "retention_days": settings.RETENTION_DAYS,
     }
     log(f"purge: {json.dumps(report['purge_one_day'])}")
+    if args.national_day:
+        with connection.cursor() as cursor:
+            report["national_day"] = national_day(cursor, keep_days)
+        log(f"national day: {json.dumps(report['national_day'])}")
     path = BENCH_DIR / "results" / f"scale-{report['database']}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

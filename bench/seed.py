@@ -78,3 +78,19 @@ def seed(database_url: str, phones: int, assignments: int, log=print) -> None:
         )
         conn.execute("ANALYZE")
         conn.execute("INSERT INTO bench_meta VALUES (%s, %s)", (phones, assignments))
+
+
+def prewarm(database_url: str, log=print) -> None:
+    """Read what the lookups touch into shared_buffers, as a replica that has served them
+    for a while holds it (or pg_prewarm's autoprewarm after a restart): every table and
+    index of the registry, and of the assignments the indexes a lookup searches, (carrier,
+    tracking code) and staff; not their heap, of which a lookup reads the one row it found."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        rows = conn.execute(
+            r"""SELECT count(*), coalesce(sum(pg_prewarm(c.oid)), 0) FROM pg_class c
+               WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')
+                 AND (c.relname NOT LIKE 'registry\_deliveryassignment%'
+                      OR c.relname ~ '_p\d{8}_(code|staff_id_idx)$')"""
+        ).fetchone()
+    log(f"prewarm: {rows[0]} relations, {rows[1] * 8 // 1024} MB")

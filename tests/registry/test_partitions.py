@@ -162,3 +162,17 @@ def test_the_command_covers_past_days_before_older_assignments_are_loaded(db):
     call_command("assignment_partitions", "--back", "3", stdout=StringIO())
     today = timezone.localdate()
     assert {today - timedelta(days=n) for n in range(4)} <= set(partitions.existing())
+
+
+@postgres_only
+def test_each_day_has_one_index_on_the_parcel_token_not_a_like_index_too(db):
+    """The parcel page looks its token up by equality: Django's db_index on a CharField adds a
+    varchar_pattern_ops twin for LIKE, as large as the index itself in every partition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [partitions.name_for(timezone.localdate()), "%parcel_token%"],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 1, definitions
+    assert "varchar_pattern_ops" not in definitions[0]

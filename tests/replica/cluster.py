@@ -54,11 +54,14 @@ def run(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
 
 
 class Workspace:
-    """A temporary directory the postgres user owns; every cluster started in it is stopped
-    by `close`."""
+    """A directory the postgres user owns; every cluster started in it is stopped by
+    `close`. A temporary one, deleted by `close`, unless `root` names one to keep (the
+    benchmark keeps its seeded cluster between runs that way)."""
 
-    def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="registry16-pg-"))
+    def __init__(self, root: Path | None = None):
+        self.keep = root is not None
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="registry16-pg-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
@@ -73,7 +76,8 @@ class Workspace:
     def close(self) -> None:
         for cluster in self.clusters:
             cluster.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Cluster:
