@@ -93,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its request time includes every other middleware's.
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.errors.ApiErrorMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -411,6 +413,8 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
 # Retries wait base × 2^attempt seconds: 10 s, 20 s, 40 s … by default.
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
 REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "5/hour")
+# GET /metrics (core.metrics) wants it as a bearer token; unset, /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # New impersonation alerts (each a webhook) one source (API key or client address) may cause
 # a carrier in an hour; past it they are counted into one digest sent when the hour is over.
 IMPERSONATION_ALERTS_PER_SOURCE_HOUR = env_int(

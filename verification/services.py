@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from config import cache, outbound, ratelimit
 from config.celery import enqueue_on_commit
 from config.rates import parse_rate
+from core import metrics
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
@@ -314,6 +315,7 @@ def _record_lookup(answer: dict, origin: AlertSource | None) -> None:
     if answer["status"] == VERIFIED:
         for carrier in answer["carriers"]:
             stats.count(carrier["slug"], DailyLookupStat.Outcome.STAFF)
+    metrics.VERDICTS.labels(answer["status"]).inc()
     claimed = answer["claimed_carrier"]
     if claimed and not claimed["matches"]:
         stats.count(claimed["slug"], DailyLookupStat.Outcome.IMPERSONATION)
@@ -516,6 +518,7 @@ def alert_record(
         return existing.get()
     cap_key = _cap_key(carrier, origin) if origin is not None else None
     if cap_key and not _within_cap(cap_key):
+        metrics.IMPERSONATION_ALERTS.labels("digest").inc()
         return _digest_count(carrier=carrier, origin=origin, source=source)
     alert, created = ImpersonationAlert.objects.get_or_create(
         kind=ImpersonationAlert.Kind.IMPERSONATION,
@@ -528,8 +531,10 @@ def alert_record(
         if cap_key:
             cache.uncount(cap_key)
         existing.update(**bump)
-    elif carrier.webhook_url:
-        webhook_enqueue(alert=alert)
+    else:
+        metrics.IMPERSONATION_ALERTS.labels("alert").inc()
+        if carrier.webhook_url:
+            webhook_enqueue(alert=alert)
     return alert
 
 
