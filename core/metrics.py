@@ -1,8 +1,8 @@
 """Prometheus metrics for operators (docs/deploy.md lists the alerts worth setting).
 
-Counted where things happen: request latency by view and rate-limit refusals (429, from
-any limit) in MetricsMiddleware, verdicts in verification.services, cache hits, misses and
-failures in config.cache, impersonation alerts capped into digests. Read when scraped: the
+Counted where things happen: request latency by view, server errors and rate-limit
+refusals (429, from any limit) in MetricsMiddleware, verdicts and impersonation alerts in
+verification.services, cache hits, misses and failures in config.cache. Read when scraped: the
 Celery queue depth and the webhook deliveries pending or failed (the worker that delivers
 them is another process, often on another host: the database knows, this process does not).
 
@@ -36,6 +36,9 @@ REQUEST_SECONDS = Histogram(
     "Time to answer a request, by view (its URL name) and method",
     ["view", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+SERVER_ERRORS = Counter(
+    "registry_server_errors_total", "Answers with a 5xx status, by view", ["view"]
 )
 RATE_LIMITED = Counter(
     "registry_rate_limited_requests_total", "Requests refused with 429, by view", ["view"]
@@ -77,6 +80,8 @@ class MetricsMiddleware:
         REQUEST_SECONDS.labels(view, method).observe(time.perf_counter() - started)
         if response.status_code == 429:
             RATE_LIMITED.labels(view).inc()
+        elif response.status_code >= 500:
+            SERVER_ERRORS.labels(view).inc()
         return response
 
 

@@ -11,6 +11,12 @@ from verification import services
 
 TOKEN = "metrics-token-for-tests"
 LOOKUP = "/api/v1/numbers/0912345678/"
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # a closed port
+    }
+}
 
 
 @pytest.fixture(autouse=True)
@@ -92,16 +98,17 @@ class TestSeries:
 
     def test_a_cache_failure_is_counted(self, client, partner_key, staff_a):
         before = scrape(client)
-        unreachable = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": "redis://127.0.0.1:1/0",
-            }
-        }
-        with override_settings(CACHES=unreachable):
+        with override_settings(CACHES=UNREACHABLE_CACHE):
             assert call(client, "GET", LOOKUP, partner_key).status_code == 200
         after = scrape(client)
         assert moved(before, after, "registry_cache_failures_total") >= 1
+
+    def test_a_5xx_answer_moves_the_server_errors_of_its_view(self, client):
+        before = scrape(client)
+        with override_settings(CACHES=UNREACHABLE_CACHE):
+            assert client.get("/readyz").status_code == 503
+        after = scrape(client)
+        assert moved(before, after, "registry_server_errors_total", view="readyz") == 1
 
     def test_impersonation_alerts_past_the_cap_move_the_digest_series(
         self, client, carrier_a, settings

@@ -161,19 +161,23 @@ class AlertSource:
 
     kind: str  # "key" or "address"
     identity: str  # the key's id, or the address
-    label: str
+    prefix: str = ""  # the key's
 
     @classmethod
     def key(cls, key_id, prefix: str) -> "AlertSource":
-        return cls("key", str(key_id), f"key {prefix}")
+        return cls("key", str(key_id), prefix)
 
     @classmethod
     def address(cls, address: str) -> "AlertSource":
-        return cls("address", address, f"address #{_source_digest('address', address)[:12]}")
+        return cls("address", address)
 
     @property
     def digest(self) -> str:
         return _source_digest(self.kind, self.identity)
+
+    @property
+    def label(self) -> str:
+        return f"key {self.prefix}" if self.kind == "key" else f"address #{self.digest[:12]}"
 
 
 def _source_digest(kind: str, identity: str) -> str:
