@@ -125,19 +125,15 @@ class TestSeries:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_webhook_that_fails_moves_the_failed_deliveries(client, carrier_a, settings):
-    from config.celery import app
-
+def test_a_webhook_that_fails_moves_the_failed_deliveries(
+    client, carrier_a, settings, in_process_tasks
+):
     settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_MAX_ATTEMPTS = 0, 2
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
-    try:
-        with WebhookReceiver(always_fail=True) as receiver:
-            carrier_a.webhook_url, carrier_a.webhook_secret = receiver.url, "s"
-            carrier_a.save(update_fields=["webhook_url", "webhook_secret"])
-            before = scrape(client)
-            services.alert_record(carrier=carrier_a, number="+84905000009", source="report")
-            after = scrape(client)
-    finally:
-        app.conf.task_always_eager = eager
+    with WebhookReceiver(always_fail=True) as receiver:
+        carrier_a.webhook_url, carrier_a.webhook_secret = receiver.url, "s"
+        carrier_a.save(update_fields=["webhook_url", "webhook_secret"])
+        before = scrape(client)
+        services.alert_record(carrier=carrier_a, number="+84905000009", source="report")
+        after = scrape(client)
     assert len(receiver.received) == 2
     assert moved(before, after, "registry_webhook_deliveries", status="failed") == 1

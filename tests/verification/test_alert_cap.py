@@ -18,16 +18,10 @@ CAP = 3
 
 
 @pytest.fixture(autouse=True)
-def _small_cap_and_in_process_tasks(settings):
-    from config.celery import app
-
+def _small_cap_and_in_process_tasks(settings, in_process_tasks):
     settings.IMPERSONATION_ALERTS_PER_SOURCE_HOUR = CAP
     settings.API_RATE_LIMIT = settings.WEB_RATE_LIMIT = "1000/min"
     settings.WEB_ADDRESS_RATE_LIMIT = "1000/min"
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
 
 
 @pytest.fixture
