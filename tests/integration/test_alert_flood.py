@@ -34,6 +34,16 @@ def lookup(key: str, number: str) -> int:
         connection.close()  # this thread's own connection
 
 
+def distinct_events(receiver) -> dict[str, dict]:
+    """By event id, as a receiver de-duplicates: on this loaded machine a POST may outlast the
+    worker's timeout while the receiver, a thread of this busy process, answers, and then
+    the same event is POSTed again."""
+    return {
+        item["headers"]["X-Registry-Event-Id"]: json.loads(item["body"])
+        for item in receiver.received
+    }
+
+
 def all_settled():
     """every delivery to be delivered"""
     deliveries = WebhookDelivery.objects.all()
@@ -54,12 +64,12 @@ def test_200_lookups_from_one_key_are_the_cap_s_worth_of_webhooks_and_one_digest
             statuses = list(pool.map(lambda number: lookup(key, number), numbers))
         assert statuses == [200] * LOOKUPS
         wait_for(all_settled)
-        during_the_hour = len(receiver.received)
+        during_the_hour = distinct_events(receiver)
         # The beat job, once the hour is over.
         assert services.alert_digests_send(now=timezone.now() + timedelta(hours=1, minutes=2)) == 1
-        wait_for(lambda: len(receiver.received) == cap + 1 or None)
-    events = [json.loads(item["body"]) for item in receiver.received]
-    assert during_the_hour == cap
+        wait_for(lambda: len(distinct_events(receiver)) == cap + 1 or None)
+    events = list(distinct_events(receiver).values())
+    assert len(during_the_hour) == cap
     assert [event["type"] for event in events] == ["impersonation.detected"] * cap + [
         "impersonation_digest"
     ]
