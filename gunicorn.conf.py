@@ -20,3 +20,16 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # with TRUSTED_PROXY_COUNT > 0): gunicorn would otherwise believe X-Forwarded-Proto from any
 # client on an address in forwarded_allow_ips.
 secure_scheme_headers = {}
+# gunicorn's control socket (gunicornc) defaults to one path per user, ~/.gunicorn/gunicorn.ctl,
+# which every gunicorn on the host then takes from the one before. Off unless a path is given
+# (scripts/serve puts it in its own run directory).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
+
+def child_exit(server, worker):
+    """A worker's metrics files stay (their counts are totals); only live gauges go."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

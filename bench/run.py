@@ -1,6 +1,8 @@
-"""The benchmark: seed PostgreSQL at scale, serve with gunicorn under production settings,
-drive load with wrk, and compare each case with a ceiling (/healthz) measured in the same
-session, alternating, over several rounds. Prints a table and writes it as JSON.
+"""The benchmark: seed PostgreSQL at scale, serve with scripts/serve (nginx in front of
+gunicorn, as in production) under production settings, drive load with wrk, and compare each
+case with a ceiling (/healthz) measured in the same session, alternating, over several
+rounds. Then the hot lookup on scripts/serve against plain gunicorn (no nginx), both up at
+once, alternating. Prints a table and writes it as JSON.
 
     make bench                 # full: 1,000,000 phones, 10,000,000 assignments
     make bench ARGS="--scale 0.1"
@@ -18,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -43,6 +46,8 @@ PYTHON = sys.executable
 # BENCH_PORT, or a free port: benchmarks of several checkouts may share a machine.
 PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
 BASE = f"http://127.0.0.1:{PORT}"
+# Plain gunicorn, for the serving comparison.
+PLAIN_BASE = f"http://127.0.0.1:{_free_port()}"
 CASES = ["hot", "cold", "verify", "ingest", "page"]
 TARGETS = {"hot": 0.50, "cold": 0.30, "verify": 0.30, "page": 0.25}
 # The cluster `--tuned` starts (PostgreSQL 15), sized for the full seed's working set on a
@@ -94,7 +99,8 @@ def server_env(database_url: str, redis_url: str) -> dict:
         "WEB_ADDRESS_RATE_LIMIT": "100000000/min",
         "ACCESS_LOG": "0",
         "LOG_LEVEL": "WARNING",
-        "BIND": f"127.0.0.1:{PORT}",
+        "PORT": str(PORT),
+        "HOST": "127.0.0.1",
         "WEB_CONCURRENCY": "2",
         "RECEIPT_SIGNING_KEY": receipt_key_file(),
     }
@@ -118,63 +124,93 @@ def ensure_database(database_url: str) -> None:
 
 
 class Server:
-    def __init__(self, env: dict):
-        self.env = env
+    """scripts/serve on BASE, or with `plain` gunicorn alone on PLAIN_BASE; each in a process
+    group of its own, with metrics counted in a fresh directory as scripts/serve does."""
+
+    def __init__(self, env: dict, plain: bool = False):
+        self.plain = plain
+        self.base = PLAIN_BASE if plain else BASE
+        self.metrics_dir = tempfile.TemporaryDirectory(prefix="bench-metrics-")
+        self.env = {**env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir.name}
+        if plain:
+            self.env["BIND"] = self.base.removeprefix("http://")
         self.process = None
 
     def __enter__(self):
+        command = (
+            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]
+            if self.plain
+            else [str(ROOT / "scripts" / "serve")]
+        )
         self.process = subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"{BASE}/healthz", timeout=1).read()  # noqa: S310
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=1).read()  # noqa: S310
                 return self
             except OSError:
                 if self.process.poll() is not None:
                     stderr = self.process.stderr.read().decode()[-3000:]
-                    raise SystemExit(f"gunicorn exited: {stderr}") from None
+                    raise SystemExit(f"{command[-1]} exited: {stderr}") from None
                 time.sleep(0.3)
-        raise SystemExit("gunicorn did not answer /healthz within 60 s")
+        raise SystemExit(f"{command[-1]} did not answer /healthz within 120 s")
 
     def worker_rss_mb(self) -> list[float]:
-        children = subprocess.run(  # noqa: S603
-            ["pgrep", "-P", str(self.process.pid)],
-            capture_output=True,
-            text=True,  # noqa: S607
-        ).stdout.split()
+        """The gunicorn workers: the processes of the group whose parent is gunicorn."""
         sizes = []
-        for pid in children:
+        for pid in _descendants(self.process.pid):
             status = Path(f"/proc/{pid}/status").read_text()
-            kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-            sizes.append(round(kb / 1024, 1))
+            parent = re.search(r"PPid:\s+(\d+)", status).group(1)
+            if "gunicorn" in _cmdline(pid) and "gunicorn" in _cmdline(parent):
+                kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+                sizes.append(round(kb / 1024, 1))
         return sizes
 
     def __exit__(self, *exc):
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=30)
+        self.metrics_dir.cleanup()
 
 
-def drain(timeout: float = 120.0) -> None:
+def _descendants(pid) -> list[str]:
+    children = subprocess.run(  # noqa: S603
+        ["pgrep", "-P", str(pid)],  # noqa: S607
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
+def _cmdline(pid) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def drain(base: str, timeout: float = 120.0) -> None:
     """Wait until the workers have answered every request a run left queued: /healthz
     answering fast twice in a row. A slow case (ingest) otherwise eats into the next ceiling."""
     deadline, fast = time.monotonic() + timeout, 0
     while fast < 2 and time.monotonic() < deadline:
         started = time.monotonic()
-        urllib.request.urlopen(f"{BASE}/healthz", timeout=timeout).read()  # noqa: S310
+        urllib.request.urlopen(f"{base}/healthz", timeout=timeout).read()  # noqa: S310
         fast = fast + 1 if time.monotonic() - started < 0.05 else 0
         time.sleep(0.2)
 
 
-def wrk(case: str, seconds: float, connections: int, threads: int, env: dict) -> dict:
+def wrk(
+    case: str, seconds: float, connections: int, threads: int, env: dict, base: str = BASE
+) -> dict:
     time.sleep(1)  # let the previous run's last requests drain out of the workers
-    drain()
+    drain(base)
     result = subprocess.run(  # noqa: S603
         [
             "wrk",
@@ -186,7 +222,7 @@ def wrk(case: str, seconds: float, connections: int, threads: int, env: dict) ->
             "10s",
             "-s",
             str(BENCH_DIR / "wrk" / f"{case}.lua"),
-            BASE,
+            base,
         ],
         env=env,
         capture_output=True,
@@ -225,10 +261,10 @@ def prepare(env: dict) -> dict:
     }
 
 
-def warm_hot_numbers(key: str) -> None:
+def warm_hot_numbers(key: str, base: str = BASE) -> None:
     for k in range(64):
         request = urllib.request.Request(
-            f"{BASE}/api/v1/numbers/+8491{k:07d}/", headers={"Authorization": f"Api-Key {key}"}
+            f"{base}/api/v1/numbers/+8491{k:07d}/", headers={"Authorization": f"Api-Key {key}"}
         )
         urllib.request.urlopen(request).read()  # noqa: S310
 
@@ -258,6 +294,35 @@ def measure(cases, rounds, seconds, connections, threads, env, redis_url) -> dic
                 f"  errors {result['errors']}"
             )
     return {case: summarise(values) for case, values in samples.items()}
+
+
+def compare_serving(env: dict, wrk_env: dict, args) -> dict:
+    """The hot lookup on scripts/serve (already up on BASE) and on plain gunicorn (started
+    here on PLAIN_BASE), alternating round by round, each against its own ceiling; the
+    serve/plain ratios of the medians say what nginx in front costs or gains."""
+    runs = {"serve": [], "plain": []}
+    with Server(env, plain=True):
+        for round_no in range(1, args.rounds + 1):
+            for name, base in (("serve", BASE), ("plain", PLAIN_BASE)):
+                load = (args.duration, args.connections, args.threads, wrk_env, base)
+                ceiling = wrk("ceiling", *load)
+                warm_hot_numbers(wrk_env["BENCH_KEY"], base)
+                hot = wrk("hot", *load)
+                hot["ceiling_rps"], hot["ratio"] = ceiling["rps"], hot["rps"] / ceiling["rps"]
+                runs[name].append(hot)
+                log(
+                    f"round {round_no} hot on {name:5s} {hot['rps']:9.1f} req/s  ceiling "
+                    f"{ceiling['rps']:9.1f}  p99 {hot['p99_ms']:.1f} ms  errors {hot['errors']}"
+                )
+    serve, plain = summarise(runs["serve"]), summarise(runs["plain"])
+    return {
+        "serve": serve,
+        "plain": plain,
+        "hot_rps_serve_over_plain": serve["rps"] / plain["rps"],
+        "hot_rps_serve_over_plain_per_round": [
+            s["rps"] / p["rps"] for s, p in zip(runs["serve"], runs["plain"], strict=True)
+        ],
+    }
 
 
 def summarise(values: list[dict]) -> dict:
@@ -338,7 +403,10 @@ def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int
         results = measure(
             cases, args.rounds, args.duration, args.connections, args.threads, wrk_env, redis_url
         )
-        return results, server.worker_rss_mb(), (phones, assignments)
+        rss = server.worker_rss_mb()
+        if scale == args.scale and not args.no_serving_comparison:
+            results["serving"] = compare_serving(env, wrk_env, args)
+        return results, rss, (phones, assignments)
 
 
 def main() -> None:
@@ -353,6 +421,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cases", nargs="+", default=CASES, choices=CASES)
     parser.add_argument("--no-flatness", action="store_true", help="skip the 1%% seed comparison")
+    parser.add_argument(
+        "--no-serving-comparison",
+        action="store_true",
+        help="skip the hot lookup on plain gunicorn against scripts/serve",
+    )
     parser.add_argument(
         "--database",
         default=os.environ.get(
@@ -403,12 +476,15 @@ def main() -> None:
     path = BENCH_DIR / "results" / f"bench-{name}.json"
     path.write_text(json.dumps(report, indent=2))
     log(f"written: {path}")
-    if any(case.get("errors") for case in report["cases"].values()):
+    serving = report["serving"]
+    served = [serving["serve"], serving["plain"]] if serving else []
+    if any(case.get("errors") for case in [*report["cases"].values(), *served]):
         raise SystemExit("some requests failed: see the errors column")
 
 
 def run(args) -> dict:
     results, rss, (phones, assignments) = run_scale(args.scale, args, args.redis)
+    serving = results.pop("serving", None)
     scale = None
     if args.scale_report:  # after the lookups: the purge drops a day and marks the seed stale
         database_url = database_for(args.scale, args)
@@ -438,6 +514,7 @@ def run(args) -> dict:
         "rounds": args.rounds,
         "cases": results,
         "flatness": flatness,
+        "serving": serving,
         "worker_rss_mb": rss,
         "scale_report": scale,
     }
@@ -466,6 +543,16 @@ def print_table(report: dict) -> None:
         print(
             "flatness: cold ratio at full seed / at 1% seed = "
             f"{report['flatness']['flatness']:.2f} (target ≥ 0.90)"
+        )
+    if report["serving"]:
+        serving = report["serving"]
+        rounds = ", ".join(f"{r:.2f}" for r in serving["hot_rps_serve_over_plain_per_round"])
+        print(
+            f"hot lookup, scripts/serve {serving['serve']['rps']:.1f} req/s "
+            f"(p99 {serving['serve']['p99_ms']:.1f} ms) against plain gunicorn "
+            f"{serving['plain']['rps']:.1f} req/s (p99 {serving['plain']['p99_ms']:.1f} ms): "
+            f"ratio {serving['hot_rps_serve_over_plain']:.2f} "
+            f"(per round {rounds})"
         )
     print(f"gunicorn workers resident: {report['worker_rss_mb']} MB (target < 150 each)")
 

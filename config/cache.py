@@ -16,6 +16,8 @@ from collections import Counter
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 _local_lock = threading.Lock()
@@ -35,6 +37,7 @@ _paused_until = 0.0
 def _warn(exc: Exception) -> None:
     global _paused_until
     _paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
+    metrics.CACHE_FAILURES.inc()
     logger.warning("cache unavailable (%s): degraded", type(exc).__name__)
 
 
@@ -53,10 +56,16 @@ def get(key: str, default=None):
     if not available():
         return default
     try:
-        return cache.get(key, default)
+        value = cache.get(key, _MISSING)
     except Exception as exc:  # noqa: BLE001  any cache failure is a miss
         _warn(exc)
         return default
+    hit = value is not _MISSING
+    metrics.cache_reads(int(hit), int(not hit))
+    return value if hit else default
+
+
+_MISSING = object()
 
 
 def set(key: str, value, timeout: int) -> None:  # noqa: A001
@@ -118,8 +127,11 @@ def fetch(keys: list[str], counters: list[tuple[str, int]]) -> tuple[dict, dict]
             raise ConnectionError("paused after a failure")
         backend = caches["default"]
         if isinstance(backend, RedisCache):
-            return _fetch_redis(backend, keys, counters)
-        return _fetch_generic(keys, counters)
+            values, counts = _fetch_redis(backend, keys, counters)
+        else:
+            values, counts = _fetch_generic(keys, counters)
+        metrics.cache_reads(len(values), len(keys) - len(values))
+        return values, counts
     except Exception as exc:  # noqa: BLE001
         if available():
             _warn(exc)

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its request time includes every other middleware's.
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.errors.ApiErrorMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -430,6 +432,13 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
 # Retries wait base × 2^attempt seconds: 10 s, 20 s, 40 s … by default.
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", default=10)
 REPORT_RATE_LIMIT = env_rate("REPORT_RATE_LIMIT", "5/hour")
+# GET /metrics (core.metrics) wants it as a bearer token; unset, /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# New impersonation alerts (each a webhook) one source (API key or client address) may cause
+# a carrier in an hour; past it they are counted into one digest sent when the hour is over.
+IMPERSONATION_ALERTS_PER_SOURCE_HOUR = env_int(
+    "IMPERSONATION_ALERTS_PER_SOURCE_HOUR", default=10, minimum=1
+)
 # Work still pending this long after it was written is re-enqueued by the sweep.
 SWEEP_AFTER_SECONDS = env_int("SWEEP_AFTER_SECONDS", default=120, minimum=1)
 # A staff file of more rows than this is imported by a Celery worker, not in the request.
@@ -440,6 +449,7 @@ CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds}
     for name, task, seconds in [
         ("sweep-pending-webhooks", "verification.tasks.sweep_pending_webhooks", 60.0),
+        ("send-alert-digests", "verification.tasks.send_alert_digests", 60.0),
         ("rollup-lookup-stats", "verification.tasks.rollup_lookup_stats", 300.0),
         ("expire-call-intents", "verification.tasks.expire_call_intents", 300.0),
         ("purge-expired-records", "verification.tasks.purge_expired_records", 3600.0),

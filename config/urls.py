@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import metrics
 from verification import views
 from verification.api import jwks
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL: no inline script, so the
     # Content-Security-Policy holds on the docs page too.

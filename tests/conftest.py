@@ -89,6 +89,17 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def in_process_tasks():
+    """Tasks run at once, in this process, whatever the broker (Celery's eager mode)."""
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
 def carrier_a(db):
     carrier, _ = services.carrier_save(slug="alpha-post", name="Alpha Post", hotlines=["1900 1111"])
     return carrier

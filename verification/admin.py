@@ -107,6 +107,8 @@ class ImpersonationAlertAdmin(ReadOnlyForOperators):
         "carrier",
         "other_carrier",
         "day",
+        "hour",
+        "source_label",
         "lookups",
         "reports",
         "first_source",

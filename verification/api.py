@@ -96,6 +96,13 @@ class VerificationIn(serializers.Serializer):
     )
 
 
+def _origin(request) -> services.AlertSource:
+    """The key that asked, or the address of a caller without one."""
+    if isinstance(request.auth, KeyInfo):
+        return services.AlertSource.key(request.auth.id, request.auth.prefix)
+    return services.AlertSource.address(client_ip(request))
+
+
 class PartnerAPIView(ApiView):
     permission_classes = [HasApiKey]
 
@@ -119,7 +126,12 @@ class NumberView(PartnerAPIView):
         lookup = services.Lookup(
             claimed_carrier=request.query_params.get("claimed_carrier") or None
         )
-        answer = services.verify(number, lookup, prefetched=request._request.prefetched.values)
+        answer = services.verify(
+            number,
+            lookup,
+            prefetched=request._request.prefetched.values,
+            origin=_origin(request),
+        )
         # The hot path of the product: a plain dict, not a serializer (VerdictOut documents it).
         return Response({field: answer[field] for field in VERDICT_FIELDS})
 
@@ -150,6 +162,7 @@ class VerificationsView(PartnerAPIView):
             lookup,
             with_details=True,
             prefetched=request._request.prefetched.values,
+            origin=_origin(request),
         )
         answer["receipt"] = services.receipt_for(answer)
         return Response({field: answer[field] for field in VERIFICATION_FIELDS})
@@ -229,7 +242,10 @@ class ReportsView(ApiView):
         else:
             reporter_kind, reporter_id = "ip", client_ip(request)
         report = services.report_receive(
-            reporter_kind=reporter_kind, reporter_id=reporter_id, **data.validated_data
+            reporter_kind=reporter_kind,
+            reporter_id=reporter_id,
+            origin=_origin(request),
+            **data.validated_data,
         )
         out = {
             "id": report.pk,

@@ -132,11 +132,16 @@ class ImpersonationAlert(models.Model):
     the carrier's. One row per carrier and number and day: a campaign of a thousand calls is
     one alert that counts a thousand, not a thousand webhooks.
     `shared_number`: another carrier (`other_carrier`) registered one of this carrier's
-    active staff numbers as its own staff phone. One row per number and pair of carriers."""
+    active staff numbers as its own staff phone. One row per number and pair of carriers.
+    `impersonation_digest`: the impersonation alerts of one source (an API key or a client
+    address) past IMPERSONATION_ALERTS_PER_SOURCE_HOUR in one hour, counted here without a
+    number and sent as one webhook once the hour is over. One row per carrier, hour and
+    source."""
 
     class Kind(models.TextChoices):
         IMPERSONATION = "impersonation", _("Impersonation")
         SHARED_NUMBER = "shared_number", _("Number shared with another carrier")
+        DIGEST = "impersonation_digest", _("Impersonations past the hourly cap of one source")
 
     class Source(models.TextChoices):
         LOOKUP = "lookup", _("Lookup")
@@ -144,7 +149,7 @@ class ImpersonationAlert(models.Model):
         REGISTRATION = "registration", _("Registration by another carrier")
 
     kind = models.CharField(
-        _("kind"), max_length=16, choices=Kind.choices, default=Kind.IMPERSONATION
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.IMPERSONATION
     )
     carrier = models.ForeignKey(
         Carrier, verbose_name=_("carrier"), on_delete=models.CASCADE, related_name="alerts"
@@ -157,8 +162,13 @@ class ImpersonationAlert(models.Model):
         related_name="+",
         verbose_name=_("registered also by"),
     )
-    number = models.CharField(_("number (E.164)"), max_length=16)
+    number = models.CharField(_("number (E.164)"), max_length=16, blank=True)
     day = models.DateField(_("day"))
+    # A digest's hour (its start), and its source: a keyed digest of the key or address,
+    # and what the carrier may be told of it (a key's prefix, never an address).
+    hour = models.DateTimeField(_("hour"), null=True, blank=True)
+    source = models.CharField(_("source (digest)"), max_length=64, blank=True)
+    source_label = models.CharField(_("source"), max_length=80, blank=True)
     first_source = models.CharField(_("first source"), max_length=12, choices=Source.choices)
     lookups = models.PositiveIntegerField(_("lookups"), default=0)
     reports = models.PositiveIntegerField(_("reports"), default=0)
@@ -180,10 +190,15 @@ class ImpersonationAlert(models.Model):
                 condition=models.Q(kind="shared_number"),
                 name="shared_number_alert_once_per_pair",
             ),
+            models.UniqueConstraint(
+                fields=["carrier", "hour", "source"],
+                condition=models.Q(kind="impersonation_digest"),
+                name="digest_once_per_source_hour",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} → {self.carrier}"
+        return f"{self.number or self.source_label} → {self.carrier}"
 
 
 class WebhookDelivery(models.Model):

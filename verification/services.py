@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from config import cache, outbound, ratelimit
 from config.celery import enqueue_on_commit
 from config.rates import parse_rate
+from core import metrics
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
@@ -151,14 +152,48 @@ class Lookup:
     recipient_phone: str | None = None
 
 
+@dataclass(frozen=True)
+class AlertSource:
+    """Who asked: an API key, or the client address of a caller without one. Impersonation
+    alerts are capped per carrier, hour and source (IMPERSONATION_ALERTS_PER_SOURCE_HOUR).
+    `label` is what the carrier is told: a key's prefix (no secret), or for an address an
+    opaque tag (an address is personal data; an operator matches the tag to the digest)."""
+
+    kind: str  # "key" or "address"
+    identity: str  # the key's id, or the address
+    prefix: str = ""  # the key's
+
+    @classmethod
+    def key(cls, key_id, prefix: str) -> "AlertSource":
+        return cls("key", str(key_id), prefix)
+
+    @classmethod
+    def address(cls, address: str) -> "AlertSource":
+        return cls("address", address)
+
+    @property
+    def digest(self) -> str:
+        return _source_digest(self.kind, self.identity)
+
+    @property
+    def label(self) -> str:
+        return f"key {self.prefix}" if self.kind == "key" else f"address #{self.digest[:12]}"
+
+
+def _source_digest(kind: str, identity: str) -> str:
+    return recipient_digest(f"alert-source:{kind}:{identity}")
+
+
 def verify(
     number: str,
     lookup: Lookup | None = None,
     *,
     with_details: bool = False,
     prefetched: dict | None = None,
+    origin: AlertSource | None = None,
 ) -> dict:
-    """The verdict on `number`, as the API and the web page show it.
+    """The verdict on `number`, as the API and the web page show it; `origin` is who asked
+    (for the cap on impersonation alerts).
 
     With `with_details` (a verification with a parcel and the recipient's number) it also
     answers `assignment` and `calling_now`."""
@@ -177,7 +212,7 @@ def verify(
         if lookup.claimed_carrier
         else None,
     }
-    _record_lookup(answer)
+    _record_lookup(answer, origin)
     if not with_details:
         return answer
 
@@ -278,17 +313,18 @@ def receipt_for(answer: dict) -> str:
     return receipts.sign(receipt_claims(answer))
 
 
-def _record_lookup(answer: dict) -> None:
+def _record_lookup(answer: dict, origin: AlertSource | None) -> None:
     """Counts for the carrier dashboard, and an alert when a caller claimed a carrier
     with a number that is not the carrier's."""
     if answer["status"] == VERIFIED:
         for carrier in answer["carriers"]:
             stats.count(carrier["slug"], DailyLookupStat.Outcome.STAFF)
+    metrics.VERDICTS.labels(answer["status"]).inc()
     claimed = answer["claimed_carrier"]
     if claimed and not claimed["matches"]:
         stats.count(claimed["slug"], DailyLookupStat.Outcome.IMPERSONATION)
         carrier = Carrier.objects.get(slug=claimed["slug"])
-        alert_record(carrier=carrier, number=answer["number"], source="lookup")
+        alert_record(carrier=carrier, number=answer["number"], source="lookup", origin=origin)
 
 
 def receipt_claims(answer: dict) -> dict:
@@ -352,9 +388,11 @@ def report_submit(
     claimed_carrier: Carrier | None = None,
     channel: str = ScamReport.Channel.CALL,
     description: str = "",
+    origin: AlertSource | None = None,
 ) -> ScamReport:
     """A recipient's scam report. `reporter` is already a digest (reporter_digest). A report
-    naming a carrier that the number is not of raises an impersonation alert to that carrier."""
+    naming a carrier that the number is not of raises an impersonation alert to that carrier
+    (capped per `origin`, who sent it)."""
     report = ScamReport(
         number=_normalize(number, "number"),
         reporter=reporter,
@@ -368,7 +406,9 @@ def report_submit(
         if claimed_carrier is not None and not _verdict_is_of(
             number_verdict(report.number), claimed_carrier.slug
         ):
-            alert_record(carrier=claimed_carrier, number=report.number, source="report")
+            alert_record(
+                carrier=claimed_carrier, number=report.number, source="report", origin=origin
+            )
     freshness.numbers_changed([report.number])
     return report
 
@@ -388,6 +428,7 @@ def report_receive(
     claimed_carrier: str = "",
     channel: str = ScamReport.Channel.CALL,
     description: str = "",
+    origin: AlertSource | None = None,
 ) -> ScamReport:
     """A report from the web form (`ip`) or the API (`key`): within the per-reporter limit
     (REPORT_RATE_LIMIT), naming a known carrier if any."""
@@ -406,6 +447,7 @@ def report_receive(
         claimed_carrier=carrier,
         channel=channel,
         description=description,
+        origin=origin,
     )
 
 
@@ -456,30 +498,113 @@ def number_clear(*, number: str, reason: str, user) -> NumberClearance:
 ALERT_EVENTS = {
     ImpersonationAlert.Kind.IMPERSONATION: "impersonation.detected",
     ImpersonationAlert.Kind.SHARED_NUMBER: "shared_number",
+    ImpersonationAlert.Kind.DIGEST: "impersonation_digest",
 }
 
 
 @transaction.atomic
-def alert_record(*, carrier: Carrier, number: str, source: str) -> ImpersonationAlert:
+def alert_record(
+    *, carrier: Carrier, number: str, source: str, origin: AlertSource | None = None
+) -> ImpersonationAlert:
     """Count one more sighting of `number` impersonating `carrier`. The first sighting of
     the day creates the alert and, when the carrier has a webhook, its delivery; later ones
-    only count, so a campaign does not flood the carrier."""
+    only count, so a campaign does not flood the carrier. Nor do many numbers from one
+    `origin`: past IMPERSONATION_ALERTS_PER_SOURCE_HOUR new alerts in an hour, they are only
+    counted in that hour's digest (alert_digests_send tells the carrier once)."""
     counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
+    bump = {counter: F(counter) + 1, "last_seen": timezone.now()}
+    today = timezone.localdate()
+    existing = ImpersonationAlert.objects.filter(
+        kind=ImpersonationAlert.Kind.IMPERSONATION, carrier=carrier, number=number, day=today
+    )
+    # F() so that concurrent sightings add up instead of overwriting each other.
+    if existing.update(**bump):
+        return existing.get()
+    cap_key = _cap_key(carrier, origin) if origin is not None else None
+    if cap_key and not _within_cap(cap_key):
+        metrics.IMPERSONATION_ALERTS.labels("digest").inc()
+        return _digest_count(carrier=carrier, origin=origin, source=source)
     alert, created = ImpersonationAlert.objects.get_or_create(
         kind=ImpersonationAlert.Kind.IMPERSONATION,
         carrier=carrier,
         number=number,
-        day=timezone.localdate(),
+        day=today,
         defaults={"first_source": source, counter: 1},
     )
+    if not created:  # another request created it meanwhile: a sighting, not a new alert
+        if cap_key:
+            cache.uncount(cap_key)
+        existing.update(**bump)
+    else:
+        metrics.IMPERSONATION_ALERTS.labels("alert").inc()
+        if carrier.webhook_url:
+            webhook_enqueue(alert=alert)
+    return alert
+
+
+def _hour_start(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _cap_key(carrier: Carrier, origin: AlertSource) -> str:
+    hour = _hour_start(timezone.now())
+    return f"alertcap:{carrier.pk}:{hour:%Y%m%d%H}:{origin.digest}"
+
+
+def _within_cap(key: str) -> bool:
+    """One more new alert from this source and hour: an atomic INCR in the cache (in this
+    process while the cache is down, so the cap degrades to one per process)."""
+    _values, counts = cache.fetch([], [(key, 3600 + 60)])
+    return counts[key] <= settings.IMPERSONATION_ALERTS_PER_SOURCE_HOUR
+
+
+def _digest_count(*, carrier: Carrier, origin: AlertSource, source: str) -> ImpersonationAlert:
+    counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
+    hour = _hour_start(timezone.now())
+    alert, created = ImpersonationAlert.objects.get_or_create(
+        kind=ImpersonationAlert.Kind.DIGEST,
+        carrier=carrier,
+        hour=hour,
+        source=origin.digest,
+        defaults={
+            "day": timezone.localdate(hour),
+            "first_source": source,
+            "source_label": origin.label,
+            counter: 1,
+        },
+    )
     if not created:
-        # F() so that concurrent sightings add up instead of overwriting each other.
         ImpersonationAlert.objects.filter(pk=alert.pk).update(
             **{counter: F(counter) + 1, "last_seen": timezone.now()}
         )
-    elif carrier.webhook_url:
-        webhook_enqueue(alert=alert)
     return alert
+
+
+# A sighting counted into an hour's digest commits within milliseconds of the hour's end:
+# the digest goes out once the hour has been over this long, so nothing counts in after.
+DIGEST_GRACE = timedelta(minutes=1)
+
+
+def alert_digests_send(*, now=None) -> int:
+    """Enqueue the webhook of each digest whose hour is over, once. Safe to run twice or
+    concurrently: a digest is locked while its delivery is written."""
+    closed = _hour_start((now or timezone.now()) - DIGEST_GRACE)
+    due = ImpersonationAlert.objects.filter(
+        kind=ImpersonationAlert.Kind.DIGEST, hour__lt=closed, deliveries__isnull=True
+    ).exclude(carrier__webhook_url="")
+    sent = 0
+    for pk in list(due.values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            alert = (
+                ImpersonationAlert.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("carrier")
+                .filter(pk=pk)
+                .first()
+            )
+            if alert is not None and not alert.deliveries.exists():
+                webhook_enqueue(alert=alert)
+                sent += 1
+    return sent
 
 
 @transaction.atomic
@@ -511,16 +636,33 @@ def webhook_enqueue(*, alert: ImpersonationAlert) -> WebhookDelivery:
         "id": str(delivery.event_id),
         "type": ALERT_EVENTS[alert.kind],
         "carrier": alert.carrier.slug,
-        "number": alert.number,
-        "first_source": alert.first_source,
-        "day": alert.day.isoformat(),
+        **_alert_payload(alert),
         "created_at": delivery.created_at.isoformat(),
     }
-    if alert.other_carrier is not None:
-        delivery.payload["shared_with"] = alert.other_carrier.slug
     delivery.save(update_fields=["payload"])
     enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery
+
+
+def _alert_payload(alert: ImpersonationAlert) -> dict:
+    """What an event says of its alert. A digest names no number: it counts them."""
+    if alert.kind == ImpersonationAlert.Kind.DIGEST:
+        return {
+            "hour": timezone.localtime(alert.hour).isoformat(),
+            "source": alert.source_label,
+            "cap": settings.IMPERSONATION_ALERTS_PER_SOURCE_HOUR,
+            "count": alert.lookups + alert.reports,
+            "lookups": alert.lookups,
+            "reports": alert.reports,
+        }
+    payload = {
+        "number": alert.number,
+        "first_source": alert.first_source,
+        "day": alert.day.isoformat(),
+    }
+    if alert.other_carrier is not None:
+        payload["shared_with"] = alert.other_carrier.slug
+    return payload
 
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -39,6 +39,11 @@ def sweep_pending_webhooks() -> int:
 
 
 @shared_task(acks_late=True)
+def send_alert_digests() -> int:
+    return services.alert_digests_send()
+
+
+@shared_task(acks_late=True)
 def rollup_lookup_stats() -> int:
     return services.stats_rollup(days=stats.recent_days())
 

@@ -157,7 +157,13 @@ def home(request):
         recipient_phone=data["recipient_phone"].strip() or None,
     )
     try:
-        answer = services.verify(data["number"], lookup, with_details=True, prefetched=prefetched)
+        answer = services.verify(
+            data["number"],
+            lookup,
+            with_details=True,
+            prefetched=prefetched,
+            origin=services.AlertSource.address(ratelimit.client_ip(request)),
+        )
     except RegistryError as exc:
         _add_service_error(form, exc)
         return render(request, "verification/home.html", {"form": form}, status=400)
@@ -285,8 +291,12 @@ def report(request):
     if not form.is_valid():
         return render(request, "verification/report.html", {"form": form}, status=400)
     try:
+        address = ratelimit.client_ip(request)
         services.report_receive(
-            reporter_kind="ip", reporter_id=ratelimit.client_ip(request), **form.cleaned_data
+            reporter_kind="ip",
+            reporter_id=address,
+            origin=services.AlertSource.address(address),
+            **form.cleaned_data,
         )
     except ratelimit.RateLimited as exc:
         return _too_many(request, exc.retry_after)

@@ -339,3 +339,24 @@ def test_with_the_database_down_public_pages_answer_a_short_503_with_the_hotline
         f"{tier.base}{LOOKUP}", {"Authorization": "Api-Key abcdefgh.0123456789abcdef"}
     )
     assert status == 503 and json.loads(body)["error"]["code"] == "service_unavailable"
+
+
+def test_metrics_add_up_every_worker_and_need_the_token(serve):
+    """Two gunicorn workers, each counting in its own files (PROMETHEUS_MULTIPROC_DIR, which
+    scripts/serve sets up): a scrape adds them up, whichever worker answers it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    tier = serve(METRICS_TOKEN="scrape-token")
+    for _ in range(40):
+        assert get(f"{tier.base}/healthz")[0] == 200
+    assert get(f"{tier.base}/metrics")[0] == 401
+    status, body, _headers = get(f"{tier.base}/metrics", {"Authorization": "Bearer scrape-token"})
+    assert status == 200
+    samples = {
+        (sample.name, sample.labels.get("view"), sample.labels.get("method")): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+    # The start-up check's /healthz polls count too: at least the 40 made here.
+    assert samples[("registry_request_duration_seconds_count", "healthz", "GET")] >= 40
+    assert ("registry_celery_queue_depth", None, None) in samples

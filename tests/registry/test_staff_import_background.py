@@ -38,15 +38,9 @@ def staff_rows(count: int) -> list[list[str]]:
 
 
 @pytest.fixture(autouse=True)
-def _small_threshold_and_in_process_tasks(settings):
+def _small_threshold_and_in_process_tasks(settings, in_process_tasks):
     """Files stay small; the task runs at once, in this process, whatever the broker."""
-    from config.celery import app
-
     settings.IMPORT_BACKGROUND_ROWS = THRESHOLD
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
 
 
 @pytest.fixture

@@ -43,15 +43,9 @@ def alert(carrier, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture(autouse=True)
-def _in_process_tasks(settings):
+def _in_process_tasks(settings, in_process_tasks):
     """Retries run at once, in this process, whatever the broker."""
-    from config.celery import app
-
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
 
 
 class TestDelivery:

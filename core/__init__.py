@@ -1,0 +1,1 @@
+"""Cross-cutting pieces of the project that belong to no app (metrics, …)."""
