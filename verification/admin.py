@@ -143,6 +143,7 @@ class WebhookDeliveryAdmin(ReadOnlyForOperators):
         "payload",
         "status",
         "attempts",
+        "next_attempt_at",
         "last_error",
         "created_at",
         "delivered_at",

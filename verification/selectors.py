@@ -2,7 +2,7 @@
 (registry.freshness)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from django.conf import settings
@@ -26,7 +26,7 @@ from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
 from registry.selectors import phones_active_now
 
-from .models import CallIntent, NumberClearance, ScamReport
+from .models import CallIntent, NumberClearance, ScamReport, WebhookDelivery
 
 # The directory as last read, kept for days: with the database down, the short page that
 # says so still gives every official hotline (verification.views.unavailable).
@@ -358,4 +358,18 @@ def _parcel_page_from(alias: str, token: str) -> ParcelPage | None:
         employee_code=staff.employee_code,
         phones=numbers,
         call_announced_at=announced,
+    )
+
+
+def webhook_deliveries_overdue():
+    """Ids of the pending deliveries whose attempt was due SWEEP_AFTER_SECONDS ago or more:
+    by then their own task would have run, so it was lost. One waiting out its backoff is
+    not due yet."""
+    overdue = timezone.now() - timedelta(seconds=settings.SWEEP_AFTER_SECONDS)
+    return (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=overdue
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)
     )

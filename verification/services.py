@@ -563,7 +563,7 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         error = f"{type(exc).__name__}: {exc}"[:500]
     if not error:
         delivery.status, delivery.delivered_at, delivery.last_error = (
-            "delivered",
+            WebhookDelivery.Status.DELIVERED,
             timezone.now(),
             "",
         )
@@ -571,7 +571,11 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.last_error = error
         if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.FAILED
-    delivery.save(update_fields=["status", "delivered_at", "last_error"])
+        else:
+            # Exponential backoff: 1, 2, 4… times WEBHOOK_RETRY_BASE_SECONDS.
+            backoff = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
+            delivery.next_attempt_at = timezone.now() + timedelta(seconds=backoff)
+    delivery.save(update_fields=["status", "delivered_at", "last_error", "next_attempt_at"])
     return delivery
 
 
@@ -622,6 +626,7 @@ def webhook_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
     from .tasks import deliver_webhook
 
     delivery.status, delivery.attempts = WebhookDelivery.Status.PENDING, 0
-    delivery.save(update_fields=["status", "attempts"])
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery
