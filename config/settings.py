@@ -14,7 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.rates import parse_rate
+from core.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -94,11 +94,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.errors.ApiErrorMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "core.errors.ApiErrorMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.i18n.LanguageMiddleware",
+    "core.i18n.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -116,6 +116,11 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# What a page answers while the database is unreachable (core.errors, for pages only).
+DATABASE_UNAVAILABLE_VIEW = "verification.views.unavailable"
+# Who tells a carrier that another now vouches for one of its staff numbers: registry calls
+# it (registry.services) without importing the verification app that keeps the alerts.
+SHARED_NUMBER_ALERT = "verification.services.alert_shared_number"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -149,7 +154,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A streaming read replica for the lookup path (config/replica.py); unset: one database.
+# A streaming read replica for the lookup path (core/replica.py); unset: one database.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", default=5)
 REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", default=1, minimum=1)
@@ -176,7 +181,7 @@ if DATABASE_REPLICA_URL:
             "REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS must stay under 60 s: "
             "no answer may be older than a minute"
         )
-DATABASE_ROUTERS = ["config.replica.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["core.replica.PrimaryReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="registry")
@@ -243,9 +248,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -311,12 +316,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The client address as the rate limits see it: REMOTE_ADDR, or the X-Forwarded-For entry
 # of the last of TRUSTED_PROXY_COUNT proxies; never what the client wrote itself.
-AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip"
 AXES_RESET_ON_SUCCESS = True
 # Attempts during a lockout neither extend it nor are written down: it ends when the page
 # says, and hammering a locked login does not grow its row.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "config.lockout.admin_locked_out"
+AXES_LOCKOUT_CALLABLE = "core.lockout.admin_locked_out"
 # Failed sign-ins stay on record past the cool-off (at most 1,000 per username), for
 # superusers to see who has been guessing.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
@@ -327,7 +332,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "stdout": {
@@ -395,7 +400,7 @@ if VERDICT_CACHE_SECONDS + REPLICA_STALENESS_SECONDS > 60:
     )
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
-# Webhook URLs (config.outbound): https to public addresses only. Plain http only while
+# Webhook URLs (core.outbound): https to public addresses only. Plain http only while
 # developing; networks listed here are reachable although private (a carrier's receiver on
 # a private link, a test's receiver on 127.0.0.1).
 WEBHOOK_ALLOW_HTTP = DEBUG

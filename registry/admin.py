@@ -39,6 +39,7 @@ from .models import (
     StaffMember,
     StaffPhone,
 )
+from .phone_fields import PhoneFormField
 
 admin.site.unregister(APIKey)  # the library's own key model; ours is ClientAPIKey
 admin.site.site_header = _("Verified shipper registry")
@@ -294,7 +295,7 @@ class OfficialChannelAdmin(CarrierScopedLogAdmin):
 class PhoneInlineForm(forms.ModelForm):
     # Not the model field's max_length of 16 (E.164): "+84 (912) 345-678" is longer than
     # the number it stands for, and is stored as +84912345678.
-    number = forms.CharField(
+    number = PhoneFormField(
         label=_("Phone number"),
         max_length=phones.MAX_INPUT_LENGTH,
         help_text=_("Any usual format, such as 0912 345 678; stored as +84912345678."),
@@ -313,12 +314,6 @@ class PhoneInlineForm(forms.ModelForm):
             self.fields["number"].disabled = True
         else:
             self.fields["revoke"].disabled = True  # nothing to revoke before it is added
-
-    def clean_number(self):
-        try:
-            return phones.normalize(self.cleaned_data["number"])
-        except phones.InvalidPhoneNumber as exc:
-            raise forms.ValidationError(exc.message, code=exc.reason) from None
 
 
 class StaffPhoneInline(admin.TabularInline):
@@ -695,7 +690,7 @@ class StaffPhoneAdmin(CarrierScopedAdmin):
 
 
 class AssignmentForm(forms.ModelForm):
-    recipient_phone = forms.CharField(
+    recipient_phone = PhoneFormField(
         label=_("Recipient phone"),
         required=False,
         help_text=_("Stored only as a keyed digest; it cannot be shown again."),
@@ -704,15 +699,6 @@ class AssignmentForm(forms.ModelForm):
     class Meta:
         model = DeliveryAssignment
         fields = ["carrier", "tracking_code", "staff", "window_start", "window_end", "status"]
-
-    def clean_recipient_phone(self):
-        raw = self.cleaned_data["recipient_phone"]
-        if not raw:
-            return ""
-        try:
-            return phones.normalize(raw)
-        except phones.InvalidPhoneNumber as exc:
-            raise forms.ValidationError(exc.message, code=exc.reason) from None
 
 
 class LabelForm(forms.Form):
@@ -725,7 +711,7 @@ class LabelForm(forms.Form):
         help_text=_("Printed as initials only."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    recipient_phone = forms.CharField(
+    recipient_phone = PhoneFormField(
         label=_("Recipient phone"),
         max_length=phones.MAX_INPUT_LENGTH,
         help_text=_("Printed with its last three digits only; it must be the parcel's recipient."),

@@ -17,12 +17,14 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
-from config import outbound
 from config.celery import enqueue_on_commit
+from core import outbound
+from core.exceptions import ApplicationError
 
 from . import apikeys, freshness, partitions, phones, selectors
 from .models import (
@@ -41,14 +43,18 @@ from .pii import recipient_digest
 logger = logging.getLogger(__name__)
 
 
-class RegistryError(Exception):
-    """A write refused for a reason the caller can fix; `code` is a stable snake_case name."""
+class RegistryError(ApplicationError):
+    """A write refused for a reason the caller can fix: a conflict with what is stored is a
+    409, a thing this caller cannot see a 404, anything else a 400."""
 
-    def __init__(self, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
+    CONFLICT_CODES = frozenset({"phone_in_use", "duplicate_channel"})
+    NOT_FOUND_CODES = frozenset({"unknown_parcel"})
+
+    def __init__(self, code: str, message, details: dict | None = None):
+        status = (
+            409 if code in self.CONFLICT_CODES else 404 if code in self.NOT_FOUND_CODES else 400
+        )
+        super().__init__(code, message, details, status)
 
 
 def _validate(obj, exclude: Iterable[str] = ()) -> None:
@@ -315,8 +321,9 @@ def _tell_carriers_sharing(carrier: Carrier, numbers: list[str]) -> None:
     carrier that had it first must know that another now vouches for it too."""
     if not numbers:
         return
-    # Alerts are the verification app's; imported here to keep the apps' modules acyclic.
-    from verification.services import alert_shared_number
+    # Alerts are the verification app's, and registry imports nothing of it: config names
+    # the function to call (settings.SHARED_NUMBER_ALERT).
+    alert_shared_number = import_string(settings.SHARED_NUMBER_ALERT)
 
     shared = (
         selectors.phones_active_now()
@@ -601,7 +608,7 @@ def _assignment_rows(carrier: Carrier, items: list[dict], result: BulkResult) ->
     for index, item in enumerate(items):
         try:
             row = assignment_item_check(item, staff_by_code=staff_by_code, taken=rows, now=now)
-        except RegistryError as refused:
+        except ApplicationError as refused:
             result.fail(index, refused.code, refused.message)
             continue
         rows[row.assignment.tracking_code] = row
@@ -612,7 +619,7 @@ def assignment_item_check(
     item: dict, *, staff_by_code: dict[str, StaffMember], taken, now: datetime
 ) -> AssignmentRow:
     """The one set of rules of an assignment, whoever writes it (carrier API, admin,
-    seed_demo): the row to write, or RegistryError naming the first rule broken. `taken`
+    seed_demo): the row to write, or an ApplicationError naming the first rule broken. `taken`
     holds the tracking codes already in the same batch."""
     tracking_code = _text(item, "tracking_code", 64)
     if tracking_code is None:
@@ -696,10 +703,7 @@ def _item_recipient_digest(item: dict) -> str:
     """The digest of the recipient's number, "" without one: the number goes no further."""
     if item.get("recipient_phone") in (None, ""):
         return ""
-    try:
-        return recipient_digest(phones.normalize(item["recipient_phone"]))
-    except phones.InvalidPhoneNumber as exc:
-        raise RegistryError("invalid_number", _("recipient_phone: %s") % exc.message) from None
+    return recipient_digest(phones.normalize_field(item["recipient_phone"], "recipient_phone"))
 
 
 def _storable(value) -> bool:

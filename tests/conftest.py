@@ -63,7 +63,7 @@ def _local_webhook_receivers(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the test Redis database is our own)."""
-    from config import cache
+    from core import cache
 
     cache.clear()
     yield

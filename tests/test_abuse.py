@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 
-from config import ratelimit
+from core import ratelimit
 from registry.models import DeliveryAssignment, StaffMember
 from tests.api_client import assert_error, call, make_key
 

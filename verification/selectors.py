@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from config import cache, replica
+from core import cache, replica
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
@@ -299,7 +299,7 @@ def parcel_page(token: str) -> ParcelPage | None:
     """The parcel of this page token, or None. The announced call counts only a live call
     intent of the parcel's own carrier, from the assigned staff member's active phones, to
     this parcel's recipient (the digest): another carrier's intent proves nothing here.
-    A lookup read: from the replica when there is a usable one (config.replica)."""
+    A lookup read: from the replica when there is a usable one (core.replica)."""
     if not token:
         return None
     return replica.read(lambda alias: _parcel_page_from(alias, token))

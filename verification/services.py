@@ -14,15 +14,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import cache, outbound, ratelimit
 from config.celery import enqueue_on_commit
-from config.rates import parse_rate
+from core import cache, outbound, ratelimit
+from core.exceptions import ApplicationError
+from core.rates import parse_rate
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
 from registry.models import Carrier
 from registry.pii import recipient_digest
-from registry.services import RegistryError
 
 from . import receipts, selectors, stats
 from .models import (
@@ -109,17 +109,12 @@ def normalized_or_none(raw) -> str | None:
         return None
 
 
-def _normalize(raw, field: str) -> str:
-    try:
-        return phones.normalize(raw)
-    except phones.InvalidPhoneNumber as exc:
-        raise RegistryError(
-            "invalid_number", f"{field}: {exc.message}", {"field": field, "reason": exc.reason}
-        ) from None
+class VerificationError(ApplicationError):
+    """A question or a report refused for a reason the caller can fix (always a 400)."""
 
 
-def _unknown_carrier(slug: str) -> RegistryError:
-    return RegistryError(
+def _unknown_carrier(slug: str) -> VerificationError:
+    return VerificationError(
         "unknown_carrier",
         _("No active carrier with this slug: %s") % slug[:50],
         {"field": "claimed_carrier"},
@@ -163,7 +158,7 @@ def verify(
     With `with_details` (a verification with a parcel and the recipient's number) it also
     answers `assignment` and `calling_now`."""
     lookup = lookup or Lookup()
-    e164 = _normalize(number, "number")
+    e164 = phones.normalize_field(number, "number")
     verdict = number_verdict(e164, prefetched)
     staff_ids = verdict["staff_ids"]
     answer = {
@@ -183,7 +178,7 @@ def verify(
 
     digest = None
     if lookup.recipient_phone:
-        digest = recipient_digest(_normalize(lookup.recipient_phone, "recipient_phone"))
+        digest = recipient_digest(phones.normalize_field(lookup.recipient_phone, "recipient_phone"))
     proofs = []
     if staff_ids and (lookup.tracking_code or digest):
         # One query for both answers, and only for a registered staff number.
@@ -330,7 +325,7 @@ def call_intent_create(
         .filter(staff=staff, number=staff_phone)
         .exists()
     ):
-        raise RegistryError(
+        raise VerificationError(
             "phone_not_registered",
             _("This phone is not an active phone of an active staff member of this carrier."),
         )
@@ -356,7 +351,7 @@ def report_submit(
     """A recipient's scam report. `reporter` is already a digest (reporter_digest). A report
     naming a carrier that the number is not of raises an impersonation alert to that carrier."""
     report = ScamReport(
-        number=_normalize(number, "number"),
+        number=phones.normalize_field(number, "number"),
         reporter=reporter,
         claimed_carrier=claimed_carrier,
         channel=channel,
@@ -430,7 +425,9 @@ def _validate_report(report: ScamReport) -> None:
         report.full_clean(exclude=["claimed_carrier"])
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
-        raise RegistryError("invalid", f"{field}: {' '.join(messages)}", {"field": field}) from None
+        raise VerificationError(
+            "invalid", f"{field}: {' '.join(messages)}", {"field": field}
+        ) from None
 
 
 def report_mark_reviewed(*, report: ScamReport) -> ScamReport:
@@ -445,9 +442,9 @@ def number_clear(*, number: str, reason: str, user) -> NumberClearance:
     """A superuser clears a wrongly reported number: the reports so far stop counting; the
     reason and who decided are kept."""
     if not reason.strip():
-        raise RegistryError("invalid", _("A reason is required."), {"field": "reason"})
+        raise VerificationError("invalid", _("A reason is required."), {"field": "reason"})
     clearance = NumberClearance.objects.create(
-        number=_normalize(number, "number"), reason=reason.strip(), cleared_by=user
+        number=phones.normalize_field(number, "number"), reason=reason.strip(), cleared_by=user
     )
     freshness.numbers_changed([clearance.number])
     return clearance

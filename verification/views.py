@@ -15,12 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.defaults import page_not_found
 
-from config import cache, ratelimit
-from config.rates import parse_rate
+from core import cache, ratelimit
+from core.exceptions import ApplicationError
+from core.rates import parse_rate
 from registry import phones
 from registry.access import access_can_use_registry_admin, access_carriers_for_user
 from registry.freshness import verdict_key
-from registry.services import RegistryError
 
 from . import dashboard as dashboard_data
 from . import selectors, services, stats
@@ -65,7 +65,7 @@ def _carrier_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _add_service_error(form: forms.Form, exc: RegistryError) -> None:
+def _add_service_error(form: forms.Form, exc: ApplicationError) -> None:
     """A service's refusal beside the field it is about. The service's message starts with
     the API's field name ("number: …"); beside its field, the reason alone reads better."""
     field = exc.details.get("field", "number")
@@ -82,7 +82,7 @@ def _too_many(request, retry_after: int):
 
 
 def unavailable(request):
-    """What the public pages answer while the database is unreachable (config.errors): a
+    """What the public pages answer while the database is unreachable (core.errors): a
     short page with the official hotlines as last read, and the rule that stops the scam,
     instead of "Server Error (500)". Touches nothing but the cache."""
     response = render(
@@ -158,7 +158,7 @@ def home(request):
     )
     try:
         answer = services.verify(data["number"], lookup, with_details=True, prefetched=prefetched)
-    except RegistryError as exc:
+    except ApplicationError as exc:
         _add_service_error(form, exc)
         return render(request, "verification/home.html", {"form": form}, status=400)
     verdict = services.web_verdict(answer)
@@ -290,7 +290,7 @@ def report(request):
         )
     except ratelimit.RateLimited as exc:
         return _too_many(request, exc.retry_after)
-    except RegistryError as exc:
+    except ApplicationError as exc:
         _add_service_error(form, exc)
         return render(request, "verification/report.html", {"form": form}, status=400)
     return render(request, "verification/report_thanks.html")

@@ -1,0 +1,4 @@
+"""What every part of the site shares and no app owns: the cache, rate limits, the API's
+error shape and parsers, generic serializer fields, OpenAPI helpers, security headers,
+language, logging, health, request bodies, outbound HTTP, admin lockout and the read
+replica. It imports no app of ours; config/ wires it into settings."""
