@@ -19,7 +19,11 @@ from core import cache, ratelimit
 from core.exceptions import ApplicationError
 from core.rates import parse_rate
 from registry import phones
-from registry.access import access_can_use_registry_admin, access_carriers_for_user
+from registry.access import (
+    access_can_use_registry_admin,
+    access_carriers_for_user,
+    access_is_superuser,
+)
 from registry.freshness import verdict_key
 
 from . import dashboard as dashboard_data
@@ -423,7 +427,7 @@ def dashboard(request):
         **admin.site.each_context(request),
         "title": _("Dashboard of %(carrier)s") % {"carrier": carrier.name},
         "carrier": carrier,
-        "carriers": allowed if request.user.is_superuser else [],
+        "carriers": allowed if access_is_superuser(request.user) else [],
         "charts": charts,
         "first_day": data["days"][0],
         "last_day": data["days"][-1],
