@@ -9,10 +9,11 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -455,43 +456,28 @@ class StaffImportAdmin(ReadOnlyForOperators):
         summary = _("%(new)d new, %(update)d updated, %(skip)d empty rows skipped.") % {
             key: totals.get(key, 0) for key in ("new", "update", "skip")
         }
-        file_errors = format_html_join("", "<li>{}</li>", ((e,) for e in report.get("errors", [])))
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    row["row"],
-                    row["employee_code"],
-                    self.ROW_RESULTS.get(row["result"], _("Error")),
-                    self._row_errors(row.get("errors", {})),
-                )
-                for row in report.get("rows", [])
-            ),
-        )
-        return format_html(
-            '<p>{}</p><ul class="errorlist">{}</ul><table id="staff-import-report"><thead>'
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
-            "</table>",
-            summary if staff_import.status == StaffImport.Status.DONE else staff_import.error,
-            file_errors,
-            _("Row"),
-            _("employee code"),
-            _("Result"),
-            _("Errors"),
-            rows,
-        )
-
-    @staticmethod
-    def _row_errors(errors: dict[str, list[str]]):
-        return format_html_join(
-            "",
-            "<div>{}{}</div>",
-            (
-                ("" if field == NON_FIELD_ERRORS else f"{field}: ", message)
-                for field, messages in errors.items()
-                for message in messages
-            ),
+        rows = [
+            {
+                "row": row["row"],
+                "employee_code": row["employee_code"],
+                "result": self.ROW_RESULTS.get(row["result"], _("Error")),
+                "errors": [
+                    ("" if field == NON_FIELD_ERRORS else field, message)
+                    for field, messages in row.get("errors", {}).items()
+                    for message in messages
+                ],
+            }
+            for row in report.get("rows", [])
+        ]
+        return render_to_string(
+            "admin/registry/staffimport/report_table.html",
+            {
+                "summary": summary
+                if staff_import.status == StaffImport.Status.DONE
+                else staff_import.error,
+                "file_errors": report.get("errors", []),
+                "rows": rows,
+            },
         )
 
 
