@@ -10,7 +10,6 @@ from core.openapi import errors
 from core.ratelimit import client_ip
 from registry.api import CarrierAPIView
 from registry.apikeys import ApiView, HasApiKey, KeyInfo
-from registry.freshness import verdict_key
 from registry.phone_fields import PhoneField, PhoneText
 
 from . import receipts, selectors, services
@@ -104,8 +103,7 @@ class PartnerAPIView(ApiView):
 
 class NumberView(PartnerAPIView):
     def prefetch_keys(self, request, number: str) -> list[str]:
-        e164 = services.normalized_or_none(number)
-        return [verdict_key(e164)] if e164 else []
+        return services.verdict_keys(number)
 
     @extend_schema(
         operation_id="numbers_retrieve",
@@ -129,8 +127,7 @@ class NumberView(PartnerAPIView):
 class VerificationsView(PartnerAPIView):
     def prefetch_keys(self, request) -> list[str]:
         number = request.data.get("number") if isinstance(request.data, dict) else None
-        e164 = services.normalized_or_none(number)
-        return [verdict_key(e164)] if e164 else []
+        return services.verdict_keys(number)
 
     @extend_schema(
         operation_id="verifications_create",

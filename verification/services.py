@@ -50,63 +50,69 @@ def mask_name(full_name: str) -> str:
     return " ".join([f"{part[0]}." for part in parts[:-1]] + parts[-1:])
 
 
-def _compute_number_verdict(e164: str) -> dict:
-    """status, carriers, staff and report_count of a number: the part of a verdict that
-    depends on the number alone, and so can be cached per number."""
+@dataclass(frozen=True)
+class NumberVerdict:
+    """The part of a verdict that depends on the number alone, and so is cached per number:
+    read-only, and nothing in it that the answer does not show."""
+
+    status: str = UNKNOWN
+    carriers: tuple[dict, ...] = ()
+    staff: tuple[dict, ...] = ()
+    report_count: int = 0
+
+    def is_of(self, carrier_slug: str) -> bool:
+        """The number is this carrier's: an official channel of it, or its staff's now."""
+        return self.status in (OFFICIAL, VERIFIED) and any(
+            carrier["slug"] == carrier_slug for carrier in self.carriers
+        )
+
+
+def _compute_number_verdict(e164: str) -> NumberVerdict:
     facts = selectors.number_facts(e164)
-    verdict = {
-        "status": UNKNOWN,
-        "carriers": [],
-        "staff": [],
-        "report_count": facts.report_count,
-        "staff_ids": [],
-    }
+    count = facts.report_count
     if facts.hotline_carriers:
-        return {**verdict, "status": OFFICIAL, "carriers": facts.hotline_carriers}
+        return NumberVerdict(OFFICIAL, tuple(facts.hotline_carriers), report_count=count)
     active = [registration for registration in facts.registrations if registration.active_now]
     if active:
-        return {
-            **verdict,
-            "status": VERIFIED,
-            "carriers": _distinct_carriers(active),
-            "staff": [
-                {
-                    "carrier": registration.carrier_slug,
-                    "display_name": mask_name(registration.full_name),
-                    "employee_code": registration.employee_code,
-                }
-                for registration in active
-            ],
-            "staff_ids": [registration.staff_id for registration in active],
-        }
+        staff = tuple(
+            {
+                "carrier": registration.carrier_slug,
+                "display_name": mask_name(registration.full_name),
+                "employee_code": registration.employee_code,
+            }
+            for registration in active
+        )
+        return NumberVerdict(VERIFIED, _distinct_carriers(active), staff, count)
     if facts.registrations:
-        return {**verdict, "status": REVOKED, "carriers": _distinct_carriers(facts.registrations)}
-    if facts.report_count >= settings.REPORT_THRESHOLD:
-        return {**verdict, "status": REPORTED}
-    return verdict
+        return NumberVerdict(REVOKED, _distinct_carriers(facts.registrations), report_count=count)
+    if count >= settings.REPORT_THRESHOLD:
+        return NumberVerdict(REPORTED, report_count=count)
+    return NumberVerdict(report_count=count)
 
 
-def _distinct_carriers(registrations) -> list[dict]:
+def _distinct_carriers(registrations) -> tuple[dict, ...]:
     carriers = {r.carrier_slug: r.carrier_name for r in registrations}
-    return [{"slug": slug, "name": name} for slug, name in carriers.items()]
+    return tuple({"slug": slug, "name": name} for slug, name in carriers.items())
 
 
-def number_verdict(e164: str, prefetched: dict | None = None) -> dict:
+def number_verdict(e164: str, prefetched: dict | None = None) -> NumberVerdict:
     """The cached number verdict; registry.freshness drops it on every write that changes it.
     `prefetched`: cache values the caller already fetched (a missing key is a known miss)."""
     key = verdict_key(e164)
     verdict = prefetched.get(key) if prefetched is not None else cache.get(key)
-    if verdict is None:
+    if not isinstance(verdict, NumberVerdict):  # a miss, or an entry of an older release
         verdict = _compute_number_verdict(e164)
         cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
     return verdict
 
 
-def normalized_or_none(raw) -> str | None:
+def verdict_keys(raw) -> list[str]:
+    """The cache key of the verdict of the number `raw` stands for, to fetch in the same
+    round trip as the rate limits; none for a text that is no number."""
     try:
-        return phones.normalize(raw)
+        return [verdict_key(phones.normalize(raw))]
     except phones.InvalidPhoneNumber:
-        return None
+        return []
 
 
 class VerificationError(ApplicationError):
@@ -121,14 +127,14 @@ def _unknown_carrier(slug: str) -> VerificationError:
     )
 
 
-def _claimed(slug: str, verdict: dict) -> dict:
+def _claimed(slug: str, verdict: NumberVerdict) -> dict:
     entry = selectors.carrier_in_directory(slug)
     if entry is None:
         raise _unknown_carrier(slug)
     return {
         "slug": entry["slug"],
         "name": entry["name"],
-        "matches": _verdict_is_of(verdict, slug),
+        "matches": verdict.is_of(slug),
         "hotlines": [
             {"number": channel["value"], "display": channel["display"]}
             for channel in entry["channels"]
@@ -160,13 +166,12 @@ def verify(
     lookup = lookup or Lookup()
     e164 = phones.normalize_field(number, "number")
     verdict = number_verdict(e164, prefetched)
-    staff_ids = verdict["staff_ids"]
     answer = {
         "number": e164,
-        "status": verdict["status"],
-        "carriers": verdict["carriers"],
-        "staff": verdict["staff"],
-        "report_count": verdict["report_count"],
+        "status": verdict.status,
+        "carriers": list(verdict.carriers),
+        "staff": list(verdict.staff),
+        "report_count": verdict.report_count,
         "checked_at": timezone.localtime(),
         "claimed_carrier": _claimed(lookup.claimed_carrier, verdict)
         if lookup.claimed_carrier
@@ -180,7 +185,7 @@ def verify(
     if lookup.recipient_phone:
         digest = recipient_digest(phones.normalize_field(lookup.recipient_phone, "recipient_phone"))
     proofs = []
-    if staff_ids and (lookup.tracking_code or digest):
+    if verdict.status == VERIFIED and (lookup.tracking_code or digest):
         # One query for both answers, and only for a registered staff number.
         proofs = selectors.parcel_and_call(
             e164, tracking_code=lookup.tracking_code or "", digest=digest or ""
@@ -360,19 +365,12 @@ def report_submit(
     _validate_report(report)
     with transaction.atomic():
         report.save()
-        if claimed_carrier is not None and not _verdict_is_of(
-            number_verdict(report.number), claimed_carrier.slug
+        if claimed_carrier is not None and not number_verdict(report.number).is_of(
+            claimed_carrier.slug
         ):
             alert_record(carrier=claimed_carrier, number=report.number, source="report")
     freshness.numbers_changed([report.number])
     return report
-
-
-def _verdict_is_of(verdict: dict, carrier_slug: str) -> bool:
-    """The number is this carrier's: an official channel of it, or its staff's now."""
-    return verdict["status"] in (OFFICIAL, VERIFIED) and any(
-        carrier["slug"] == carrier_slug for carrier in verdict["carriers"]
-    )
 
 
 def report_receive(

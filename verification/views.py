@@ -24,7 +24,6 @@ from registry.access import (
     access_carriers_for_user,
     access_is_superuser,
 )
-from registry.freshness import verdict_key
 
 from . import dashboard as dashboard_data
 from . import selectors, services, stats
@@ -143,9 +142,8 @@ def home(request):
         )
     # One round trip to the cache for the limits and the number's cached verdict.
     windows = _lookup_windows(request)
-    e164 = services.normalized_or_none(request.POST.get("number"))
     prefetched, counts = cache.fetch(
-        [verdict_key(e164)] if e164 else [], [window.counter for window in windows]
+        services.verdict_keys(request.POST.get("number")), [window.counter for window in windows]
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:
