@@ -568,7 +568,10 @@ def assignment_upsert(
     result = assignments_bulk_upsert(carrier=carrier, items=[item])
     if result.errors:
         raise RegistryError(result.errors[0]["code"], result.errors[0]["message"])
-    assignment = DeliveryAssignment.objects.get(carrier=carrier, tracking_code=tracking_code)
+    # The code as the validator stored it (stripped of surrounding blanks).
+    assignment = DeliveryAssignment.objects.get(
+        carrier=carrier, tracking_code=tracking_code.strip()
+    )
     return assignment, bool(result.created)
 
 

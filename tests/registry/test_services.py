@@ -202,6 +202,12 @@ class TestAssignments:
         assert not created
         assert DeliveryAssignment.objects.get().status == "delivered"
 
+    def test_it_stores_and_returns_the_tracking_code_without_surrounding_blanks(self, staff_a):
+        assignment, created = services.assignment_upsert(
+            carrier=staff_a.carrier, tracking_code=" T1 ", staff=staff_a
+        )
+        assert created and assignment.tracking_code == "T1"
+
     def test_it_refuses_staff_of_another_carrier(self, staff_a, carrier_b):
         with pytest.raises(services.RegistryError) as caught:
             services.assignment_upsert(carrier=carrier_b, tracking_code="T1", staff=staff_a)
