@@ -1,6 +1,6 @@
 """What a per-address limit of the web lookup does to recipients behind one carrier-grade NAT
 address (docs/rate-limits.md): a seeded simulation of one busy hour, counted in the same
-fixed windows as config.ratelimit.
+fixed windows as core.ratelimit.
 
     .venv/bin/python bench/cgnat.py
 
@@ -21,8 +21,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from config.ratelimit import Window  # noqa: E402
-from config.rates import parse_rate  # noqa: E402
+from core.ratelimit import Window  # noqa: E402
+from core.rates import parse_rate  # noqa: E402
 
 HOUR = 3600
 ADDRESS_LIMITS = ["20/min", "60/min", "120/min", "300/min"]

@@ -14,7 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.rates import parse_rate
+from core.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -72,8 +72,8 @@ PII_HMAC_KEY = (
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    # Django (the admin through config.apps: its site asks for the second factor)
-    "config.apps.AdminConfig",
+    # Django (the admin through core.apps: its site asks for the second factor)
+    "core.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,11 +99,11 @@ MIDDLEWARE = [
     # First: its request time includes every other middleware's.
     "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.errors.ApiErrorMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "core.errors.ApiErrorMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.i18n.LanguageMiddleware",
+    "core.i18n.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -123,6 +123,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# What a page answers while the database is unreachable (core.errors, for pages only).
+DATABASE_UNAVAILABLE_VIEW = "verification.views.unavailable"
+# Who tells a carrier that another now vouches for one of its staff numbers: registry calls
+# it (registry.services) without importing the verification app that keeps the alerts.
+SHARED_NUMBER_ALERT = "verification.services.alert_shared_number"
+# What /metrics reports of the webhook deliveries (core.metrics), from the app that keeps them.
+WEBHOOK_DELIVERY_COUNTS = "verification.selectors.webhook_delivery_counts"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -156,7 +163,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A streaming read replica for the lookup path (config/replica.py); unset: one database.
+# A streaming read replica for the lookup path (core/replica.py); unset: one database.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", default=5)
 REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", default=1, minimum=1)
@@ -183,7 +190,7 @@ if DATABASE_REPLICA_URL:
             "REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS must stay under 60 s: "
             "no answer may be older than a minute"
         )
-DATABASE_ROUTERS = ["config.replica.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["core.replica.PrimaryReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="registry")
@@ -250,9 +257,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -312,23 +319,23 @@ LOGIN_URL = "admin:login"
 # cache each process keeps to itself) and in production, survives a cache flush or a Redis
 # outage, and superusers see the attempts in the admin. An admin login is rare enough that
 # its writes cost nothing.
-AXES_HANDLER = "config.lockout.AdminLoginHandler"
+AXES_HANDLER = "core.lockout.AdminLoginHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The client address as the rate limits see it: REMOTE_ADDR, or the X-Forwarded-For entry
 # of the last of TRUSTED_PROXY_COUNT proxies; never what the client wrote itself.
-AXES_CLIENT_IP_CALLABLE = "config.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip"
 AXES_RESET_ON_SUCCESS = True
 # Attempts during a lockout neither extend it nor are written down: it ends when the page
 # says, and hammering a locked login does not grow its row.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "config.lockout.admin_locked_out"
+AXES_LOCKOUT_CALLABLE = "core.lockout.admin_locked_out"
 # Failed sign-ins stay on record past the cool-off (at most 1,000 per username), for
 # superusers to see who has been guessing.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False  # no banner at the start of every process and command
-# Guessing one username from many addresses (config.lockout.AdminLoginHandler): past this
+# Guessing one username from many addresses (core.lockout.AdminLoginHandler): past this
 # many failures for it within the cool-off, counted across every address, sign-ins to it are
 # paused for browsers that have never completed a sign-in to it; a browser that has (it
 # holds the signed ADMIN_DEVICE_COOKIE) is only held to the per-address limit above. Higher
@@ -337,7 +344,7 @@ AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", default=20,
 ADMIN_DEVICE_COOKIE = "admin_device"
 ADMIN_DEVICE_COOKIE_DAYS = env_int("ADMIN_DEVICE_COOKIE_DAYS", default=180, minimum=1)
 
-# Two-factor sign-in to the admin (config.twofactor): with DEBUG off every staff user passes
+# Two-factor sign-in to the admin (core.twofactor): with DEBUG off every staff user passes
 # a TOTP code or a one-time recovery code after the password, and enrols on first sign-in.
 # With DEBUG on (the embedded demo) it is asked only of users who enrolled.
 OTP_TOTP_ISSUER = "Shipper registry"
@@ -348,7 +355,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "stdout": {
@@ -416,7 +423,7 @@ if VERDICT_CACHE_SECONDS + REPLICA_STALENESS_SECONDS > 60:
     )
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
-# Webhook URLs (config.outbound): https to public addresses only. Plain http only while
+# Webhook URLs (core.outbound): https to public addresses only. Plain http only while
 # developing; networks listed here are reachable although private (a carrier's receiver on
 # a private link, a test's receiver on 127.0.0.1).
 WEBHOOK_ALLOW_HTTP = DEBUG

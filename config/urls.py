@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core import metrics
+from core import health, metrics, webapp
+from core.errors import api_not_found
+from registry import apikeys  # noqa: F401  (registers the API key scheme of the schema)
 from verification import views
 from verification.api import jwks
-
-from . import health, openapi, webapp  # noqa: F401  (openapi registers the API key scheme)
-from .errors import api_not_found
 
 urlpatterns = [
     path("api/v1/", include("registry.urls")),

@@ -4,6 +4,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from config.bodies import ChunkedBodyMiddleware  # noqa: E402  (needs the settings module set)
+from core.bodies import ChunkedBodyMiddleware  # noqa: E402  (needs the settings module set)
 
 application = ChunkedBodyMiddleware(get_wsgi_application())

@@ -5,6 +5,11 @@ from django.db.models import Q, QuerySet
 from .models import Carrier, StaffPhone
 
 
+def access_is_superuser(user) -> bool:
+    """A registry operator: an active superuser. The one test of it in the project."""
+    return bool(getattr(user, "is_superuser", False) and user.is_active)
+
+
 def access_operator_carrier(user) -> Carrier | None:
     """The carrier an operator works for; None for anyone else (superusers included)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -17,12 +22,12 @@ def access_can_use_registry_admin(user) -> bool:
     return bool(
         getattr(user, "is_active", False)
         and user.is_staff
-        and (user.is_superuser or access_operator_carrier(user) is not None)
+        and (access_is_superuser(user) or access_operator_carrier(user) is not None)
     )
 
 
 def access_carriers_for_user(user) -> QuerySet[Carrier]:
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if access_is_superuser(user):
         return Carrier.objects.all()
     carrier = access_operator_carrier(user)
     if carrier is None:
@@ -33,7 +38,7 @@ def access_carriers_for_user(user) -> QuerySet[Carrier]:
 def access_scope(queryset: QuerySet, user, carrier_path: str = "carrier") -> QuerySet:
     """`queryset` cut down to what `user` may see: everything for a superuser, their own
     carrier's rows for an operator, nothing for anyone else."""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if access_is_superuser(user):
         return queryset
     carrier = access_operator_carrier(user)
     if carrier is None:
@@ -44,7 +49,7 @@ def access_scope(queryset: QuerySet, user, carrier_path: str = "carrier") -> Que
 def access_superuser_scope(queryset: QuerySet, user) -> QuerySet:
     """`queryset` for what only a superuser manages (operators, API keys): all of it for a
     superuser, nothing for anyone else, carrier operators included."""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if access_is_superuser(user):
         return queryset
     return queryset.none()
 
@@ -52,7 +57,7 @@ def access_superuser_scope(queryset: QuerySet, user) -> QuerySet:
 def access_scope_reports(queryset: QuerySet, user) -> QuerySet:
     """Scam reports a user may see: a superuser all; an operator those naming their carrier
     and those about their own staff numbers (possible spoofing of their staff)."""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if access_is_superuser(user):
         return queryset
     carrier = access_operator_carrier(user)
     if carrier is None:

@@ -8,25 +8,26 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
-from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import phones, resources, selectors, services
-from .access import (
-    access_can_use_registry_admin,
-    access_carriers_for_user,
-    access_operator_carrier,
-    access_scope,
-    access_superuser_scope,
+from .access import access_carriers_for_user, access_is_superuser, access_scope
+from .admin_base import (
+    CarrierScopedAdmin,
+    CarrierScopedLogAdmin,
+    ChoiceLabelsContextHelper,
+    HistoryNeedsPermission,
+    ReadOnlyForOperators,
+    SuperuserScopedAdmin,
 )
 from .api import LabelIn, label_response
 from .models import (
@@ -39,39 +40,11 @@ from .models import (
     StaffMember,
     StaffPhone,
 )
+from .phone_fields import PhoneFormField
 
 admin.site.unregister(APIKey)  # the library's own key model; ours is ClientAPIKey
 admin.site.site_header = _("Verified shipper registry")
 admin.site.site_title = _("Shipper registry")
-
-
-class NotFoundOutsideScope:
-    """A row outside the user's queryset answers 404 on every object URL (change, delete,
-    history), exactly like a row that does not exist: neither Django's redirect to the index
-    nor a 403 that would tell the two apart."""
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404
-        return obj
-
-    def history_view(self, request, object_id, extra_context=None):
-        # django-simple-history's view finds the row without get_object, and would even
-        # show the history of a row that is gone.
-        self.get_object(request, unquote(object_id))
-        return super().history_view(request, object_id, extra_context)
-
-
-class HistoryNeedsPermission:
-    """Django's history view redirects to the index for a row that does not exist *before*
-    it checks permissions, and answers 403 for one that does: someone without access could
-    tell existing rows from missing ones. Check first, as the change and delete views do."""
-
-    def history_view(self, request, object_id, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)
 
 
 def _check_history_permission_first(model) -> None:
@@ -85,127 +58,6 @@ def _check_history_permission_first(model) -> None:
 # Django's and django-axes' own admins (carrier operators have no permission on them).
 for _model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
     _check_history_permission_first(_model)
-
-
-class CarrierScopeMixin(NotFoundOutsideScope):
-    """Operators get their carrier's rows only, a 404 for anything else (history pages
-    included), and the carrier set for them instead of a choice. Superusers see all.
-    A service's RegistryError becomes a form error, never a 500."""
-
-    carrier_path = "carrier"
-    # Staff are terminated, phones revoked, assignments cancelled: registry.services deletes
-    # none of them, so neither does the admin. An admin with a delete service turns this on.
-    deletable = False
-
-    def get_queryset(self, request):
-        return access_scope(super().get_queryset(request), request.user, self.carrier_path)
-
-    def _allowed(self, request) -> bool:
-        return access_can_use_registry_admin(request.user)
-
-    def has_module_permission(self, request):
-        return self._allowed(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, *args):
-        return self._allowed(request) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return (
-            self.deletable
-            and self._allowed(request)
-            and super().has_delete_permission(request, obj)
-        )
-
-    def get_exclude(self, request, obj=None):
-        exclude = list(super().get_exclude(request, obj) or [])
-        if access_operator_carrier(request.user) is not None:
-            exclude.append("carrier")
-        return exclude
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Carrier:
-            kwargs["queryset"] = access_carriers_for_user(request.user)
-        elif db_field.related_model is StaffMember:
-            kwargs["queryset"] = access_scope(StaffMember.objects.all(), request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        operator_carrier = access_operator_carrier(request.user)
-
-        class CarrierBoundForm(form):
-            """Puts the operator's carrier on the instance before validation, so that the
-            per-carrier unique constraints are checked as form errors, not IntegrityErrors."""
-
-            def _post_clean(self):
-                if operator_carrier is not None and hasattr(self.instance, "carrier_id"):
-                    self.instance.carrier = operator_carrier
-                super()._post_clean()
-
-            def _get_validation_exclusions(self):
-                exclusions = super()._get_validation_exclusions()
-                if operator_carrier is not None:
-                    exclusions.discard("carrier")
-                return exclusions
-
-            def clean(self):
-                cleaned_data = super().clean()
-                refused = getattr(request, "registry_error", None)
-                if refused is not None:  # see changeform_view
-                    raise forms.ValidationError(refused.message, code=refused.code)
-                return cleaned_data
-
-        return CarrierBoundForm
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.RegistryError as exc:
-            # A rule only the service knows (a number already active in this carrier, the
-            # same number twice, a hotline written another way). Django ran the save in a
-            # transaction, so everything this request wrote is rolled back: show the same
-            # form again with the service's reason as its error.
-            request.registry_error = exc
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def delete_queryset(self, request, queryset):
-        raise PermissionDenied
-
-
-class ChoiceLabelsContextHelper(HistoricalRecordContextHelper):
-    """History changes read "Active -> Revoked" (translated), not "active -> revoked"."""
-
-    def prepare_delta_change_value(self, change, value):
-        field = self.model._meta.get_field(change.field)
-        if field.choices and not isinstance(value, list):
-            return dict(field.flatchoices).get(value, value)
-        return super().prepare_delta_change_value(change, value)
-
-
-class CarrierScopedAdmin(CarrierScopeMixin, SimpleHistoryAdmin):
-    """For models with HistoricalRecords: the history pages list their records."""
-
-    def get_historical_record_context_helper(self, request, historical_record):
-        return ChoiceLabelsContextHelper(self.model, historical_record)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self.get_object(request, unquote(object_id))
-        if request.method == "POST":
-            raise PermissionDenied  # a revert would write around the services
-        if not str(version_id).isdigit():
-            raise Http404
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-
-class CarrierScopedLogAdmin(CarrierScopeMixin, admin.ModelAdmin):
-    """For models without HistoricalRecords: the history page is Django's log of the
-    changes made in the admin."""
 
 
 class OfficialChannelInline(admin.TabularInline):
@@ -230,10 +82,10 @@ class CarrierAdmin(CarrierScopedLogAdmin):
         return ["slug"] if obj else []
 
     def has_add_permission(self, request, *args):
-        return request.user.is_superuser
+        return access_is_superuser(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return access_is_superuser(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -251,7 +103,7 @@ class CarrierAdmin(CarrierScopedLogAdmin):
         # The webhook secret signs the carrier's alerts: superusers set it, nobody reads it
         # back on a page an operator can open.
         exclude = list(super().get_exclude(request, obj) or [])
-        return exclude if request.user.is_superuser else [*exclude, "webhook_secret"]
+        return exclude if access_is_superuser(request.user) else [*exclude, "webhook_secret"]
 
 
 @admin.register(OfficialChannel)
@@ -264,13 +116,13 @@ class OfficialChannelAdmin(CarrierScopedLogAdmin):
     search_fields = ["value", "label"]
 
     def has_add_permission(self, request, *args):
-        return request.user.is_superuser and super().has_add_permission(request, *args)
+        return access_is_superuser(request.user) and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and super().has_change_permission(request, obj)
+        return access_is_superuser(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser and super().has_delete_permission(request, obj)
+        return access_is_superuser(request.user) and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         services.channel_save(
@@ -294,7 +146,7 @@ class OfficialChannelAdmin(CarrierScopedLogAdmin):
 class PhoneInlineForm(forms.ModelForm):
     # Not the model field's max_length of 16 (E.164): "+84 (912) 345-678" is longer than
     # the number it stands for, and is stored as +84912345678.
-    number = forms.CharField(
+    number = PhoneFormField(
         label=_("Phone number"),
         max_length=phones.MAX_INPUT_LENGTH,
         help_text=_("Any usual format, such as 0912 345 678; stored as +84912345678."),
@@ -313,12 +165,6 @@ class PhoneInlineForm(forms.ModelForm):
             self.fields["number"].disabled = True
         else:
             self.fields["revoke"].disabled = True  # nothing to revoke before it is added
-
-    def clean_number(self):
-        try:
-            return phones.normalize(self.cleaned_data["number"])
-        except phones.InvalidPhoneNumber as exc:
-            raise forms.ValidationError(exc.message, code=exc.reason) from None
 
 
 class StaffPhoneInline(admin.TabularInline):
@@ -553,25 +399,6 @@ class StaffMemberAdmin(ImportMixin, CarrierScopedAdmin):
         self._set_status(request, queryset, StaffMember.Status.ACTIVE, _("%(count)d reactivated."))
 
 
-class ReadOnlyForOperators(NotFoundOutsideScope, admin.ModelAdmin):
-    """Rows written by services only: viewable by operators (scoped) and superusers."""
-
-    def has_module_permission(self, request):
-        return access_can_use_registry_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return access_can_use_registry_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StaffImport)
 class StaffImportAdmin(ReadOnlyForOperators):
     """Staff files imported in the background: their progress while they run, then their
@@ -629,43 +456,28 @@ class StaffImportAdmin(ReadOnlyForOperators):
         summary = _("%(new)d new, %(update)d updated, %(skip)d empty rows skipped.") % {
             key: totals.get(key, 0) for key in ("new", "update", "skip")
         }
-        file_errors = format_html_join("", "<li>{}</li>", ((e,) for e in report.get("errors", [])))
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    row["row"],
-                    row["employee_code"],
-                    self.ROW_RESULTS.get(row["result"], _("Error")),
-                    self._row_errors(row.get("errors", {})),
-                )
-                for row in report.get("rows", [])
-            ),
-        )
-        return format_html(
-            '<p>{}</p><ul class="errorlist">{}</ul><table id="staff-import-report"><thead>'
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
-            "</table>",
-            summary if staff_import.status == StaffImport.Status.DONE else staff_import.error,
-            file_errors,
-            _("Row"),
-            _("employee code"),
-            _("Result"),
-            _("Errors"),
-            rows,
-        )
-
-    @staticmethod
-    def _row_errors(errors: dict[str, list[str]]):
-        return format_html_join(
-            "",
-            "<div>{}{}</div>",
-            (
-                ("" if field == NON_FIELD_ERRORS else f"{field}: ", message)
-                for field, messages in errors.items()
-                for message in messages
-            ),
+        rows = [
+            {
+                "row": row["row"],
+                "employee_code": row["employee_code"],
+                "result": self.ROW_RESULTS.get(row["result"], _("Error")),
+                "errors": [
+                    ("" if field == NON_FIELD_ERRORS else field, message)
+                    for field, messages in row.get("errors", {}).items()
+                    for message in messages
+                ],
+            }
+            for row in report.get("rows", [])
+        ]
+        return render_to_string(
+            "admin/registry/staffimport/report_table.html",
+            {
+                "summary": summary
+                if staff_import.status == StaffImport.Status.DONE
+                else staff_import.error,
+                "file_errors": report.get("errors", []),
+                "rows": rows,
+            },
         )
 
 
@@ -695,7 +507,7 @@ class StaffPhoneAdmin(CarrierScopedAdmin):
 
 
 class AssignmentForm(forms.ModelForm):
-    recipient_phone = forms.CharField(
+    recipient_phone = PhoneFormField(
         label=_("Recipient phone"),
         required=False,
         help_text=_("Stored only as a keyed digest; it cannot be shown again."),
@@ -704,15 +516,6 @@ class AssignmentForm(forms.ModelForm):
     class Meta:
         model = DeliveryAssignment
         fields = ["carrier", "tracking_code", "staff", "window_start", "window_end", "status"]
-
-    def clean_recipient_phone(self):
-        raw = self.cleaned_data["recipient_phone"]
-        if not raw:
-            return ""
-        try:
-            return phones.normalize(raw)
-        except phones.InvalidPhoneNumber as exc:
-            raise forms.ValidationError(exc.message, code=exc.reason) from None
 
 
 class LabelForm(forms.Form):
@@ -725,7 +528,7 @@ class LabelForm(forms.Form):
         help_text=_("Printed as initials only."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    recipient_phone = forms.CharField(
+    recipient_phone = PhoneFormField(
         label=_("Recipient phone"),
         max_length=phones.MAX_INPUT_LENGTH,
         help_text=_("Printed with its last three digits only; it must be the parcel's recipient."),
@@ -859,19 +662,10 @@ class DeliveryAssignmentAdmin(CarrierScopedLogAdmin):
 
 
 @admin.register(CarrierOperator)
-class CarrierOperatorAdmin(NotFoundOutsideScope, admin.ModelAdmin):
+class CarrierOperatorAdmin(SuperuserScopedAdmin):
     list_display = ["user", "carrier"]
     autocomplete_fields = ["user"]
-
-    def get_queryset(self, request):
-        return access_superuser_scope(super().get_queryset(request), request.user)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
-        lambda self, request, obj=None: request.user.is_superuser
-    )
+    deletable = True
 
     def save_model(self, request, obj, form, change):
         operator = services.operator_assign(user=obj.user, carrier=obj.carrier)
@@ -879,22 +673,10 @@ class CarrierOperatorAdmin(NotFoundOutsideScope, admin.ModelAdmin):
 
 
 @admin.register(ClientAPIKey)
-class ClientAPIKeyAdmin(NotFoundOutsideScope, APIKeyModelAdmin):
+class ClientAPIKeyAdmin(SuperuserScopedAdmin, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "carrier", "rate_limit"]
     list_filter = ["carrier", "revoked"]
-
-    def get_queryset(self, request):
-        return access_superuser_scope(super().get_queryset(request), request.user)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    has_view_permission = has_add_permission = has_change_permission = (
-        lambda self, request, obj=None: request.user.is_superuser
-    )
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # revoke instead: a revoked key keeps its row, its name and its history
+    # Not deletable: revoke instead, a revoked key keeps its row, its name and its history.
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -12,36 +12,18 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import exceptions, renderers, serializers, status
 from rest_framework.response import Response
 
-from config.fields import BoundedListField, StrictCharField
-from config.openapi import errors
-from verification import services as verification_services
+from core.fields import BoundedListField, StrictCharField
+from core.openapi import errors
 
-from . import labels, phones, selectors, services
+from . import labels, selectors, services
 from .apikeys import ApiView, HasCarrierKey
 from .models import Carrier, DeliveryAssignment, StaffMember
-
-
-@extend_schema_field({"type": "string", "example": "0912 345 678"})
-class PhoneField(serializers.Field):
-    """A phone number in any common format, given back as E.164; an invalid one is a 400
-    `invalid_number` whose message names it."""
-
-    def to_internal_value(self, data):
-        try:
-            return phones.normalize(data)
-        except phones.InvalidPhoneNumber as exc:
-            raise serializers.ValidationError(
-                f"{str(data)[:64]}: {exc.message}", code="invalid_number"
-            ) from None
-
-    def to_representation(self, value):
-        return value
+from .phone_fields import PhoneField
 
 
 class CarrierAPIView(ApiView):
@@ -194,43 +176,6 @@ class AssignmentsView(CarrierAPIView):
         return Response(
             {"created": result.created, "updated": result.updated, "errors": result.errors}
         )
-
-
-class CallIntentIn(serializers.Serializer):
-    employee_code = StrictCharField(max_length=64)
-    phone = PhoneField(help_text="The staff phone that is calling")
-    recipient_phone = PhoneField(help_text="Stored only as a keyed digest")
-    tracking_code = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
-
-
-class CallIntentOut(serializers.Serializer):
-    employee_code = serializers.CharField()
-    phone = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-
-
-class CallIntentsView(CarrierAPIView):
-    @extend_schema(
-        operation_id="carrier_call_intents_create",
-        summary="Announce that a staff phone is calling a recipient now",
-        description="Makes `calling_now` true for that recipient for 15 minutes. The phone must "
-        "be an active phone of an active staff member of the key's carrier (400 "
-        "`phone_not_registered` otherwise).",
-        request=CallIntentIn,
-        responses={201: CallIntentOut, **errors(400, 401, 403, 413, 415, 429)},
-    )
-    def post(self, request):
-        data = CallIntentIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        intent = verification_services.call_intent_create(
-            carrier=self.carrier, **data.validated_data
-        )
-        out = {
-            "employee_code": intent.staff.employee_code,
-            "phone": intent.phone,
-            "expires_at": intent.expires_at,
-        }
-        return Response(CallIntentOut(out).data, status=status.HTTP_201_CREATED)
 
 
 def _printable(value: str) -> str:

@@ -12,12 +12,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.views import APIView
 
-from config import cache, ratelimit
-from config.ratelimit import Window, client_ip
-from config.rates import parse_rate
+from core import cache, ratelimit
+from core.ratelimit import Window, client_ip
+from core.rates import parse_rate
 
 from .models import ClientAPIKey
 
@@ -236,3 +237,17 @@ class ApiView(APIView):
     def initial(self, request, *args, **kwargs):
         prefetch(request._request, self.prefetch_keys(request, *args, **kwargs))
         super().initial(request, *args, **kwargs)
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "registry.apikeys.ApiKeyAuthentication"  # registered on import
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Authorization: Api-Key <key>`; "
+            "keys come from `manage.py create_api_key`.",
+        }

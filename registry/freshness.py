@@ -6,7 +6,7 @@ so the very next lookup, on any worker, reads the new truth from the database.""
 
 from django.db import transaction
 
-from config import cache
+from core import cache
 
 CARRIERS_KEY = "carriers:v1"
 
@@ -16,7 +16,7 @@ def verdict_key(e164: str) -> str:
 
 
 def _delete_after_commit(keys: list[str]) -> None:
-    # config.cache.delete_many shrugs off an outage: a committed write is never undone by
+    # core.cache.delete_many shrugs off an outage: a committed write is never undone by
     # the cache, and the entries expire on their own (VERDICT_CACHE_SECONDS).
     if keys:
         transaction.on_commit(lambda: cache.delete_many(keys))

@@ -115,6 +115,8 @@ def _texts(content: LabelContent) -> dict[str, str]:
 
 
 def render_pdf(content: LabelContent) -> bytes:
+    """The label top down: carrier, barcode, recipient; then bottom up: the rule, the QR
+    code."""
     texts = _texts(content)
     buffer = io.BytesIO()
     # invariant: the same label gives the same bytes (no creation time, no random id).
@@ -127,9 +129,24 @@ def render_pdf(content: LabelContent) -> bytes:
     )
     pdf.setTitle(content.tracking_code)
     pdf.setCreator("shipper registry")
-    inner = WIDTH - 2 * MARGIN
-    y = HEIGHT - MARGIN
+    y = _pdf_carrier(pdf, content, texts, HEIGHT - MARGIN)
+    y = _pdf_barcode(pdf, content, y)
+    rule_lines = simpleSplit(texts["rule"], FONT, 8, WIDTH - 2 * MARGIN - 8)
+    box = 6 + 10 * len(rule_lines)
+    qr_bottom = MARGIN + box + 3 * mm
+    _pdf_recipient(pdf, content, texts, y, qr_top=qr_bottom + QR_SIZE)
+    _pdf_rule_box(pdf, rule_lines, box)
+    _pdf_qr(pdf, content, texts, qr_bottom)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
+
+QR_SIZE = 32 * mm
+
+
+def _pdf_carrier(pdf, content: LabelContent, texts: dict, y: float) -> float:
+    inner = WIDTH - 2 * MARGIN
     y -= 16
     _draw_fitted(pdf, content.carrier_name, 15, MARGIN, y, inner, bold=True)
     if texts["hotline"]:
@@ -138,8 +155,12 @@ def render_pdf(content: LabelContent) -> bytes:
         pdf.drawString(MARGIN, y, texts["hotline"])
     y -= 6
     _rule(pdf, y)
+    return y
 
+
+def _pdf_barcode(pdf, content: LabelContent, y: float) -> float:
     # The barcode spans the label: wide bars read well off a thermal print.
+    inner = WIDTH - 2 * MARGIN
     bar_height = 18 * mm
     barcode = Code128(content.tracking_code, barHeight=bar_height, barWidth=0.4 * mm, quiet=0)
     if barcode.width > inner:
@@ -155,7 +176,11 @@ def render_pdf(content: LabelContent) -> bytes:
     _draw_fitted(pdf, content.tracking_code, 13, MARGIN, y, inner, centred=True, bold=True)
     y -= 7
     _rule(pdf, y)
+    return y
 
+
+def _pdf_recipient(pdf, content: LabelContent, texts: dict, y: float, qr_top: float) -> None:
+    inner = WIDTH - 2 * MARGIN
     y -= 12
     pdf.setFont(FONT, 9)
     pdf.drawString(MARGIN, y, texts["recipient"])
@@ -169,11 +194,7 @@ def render_pdf(content: LabelContent) -> bytes:
     pdf.drawString(MARGIN, y, texts["address"])
     # The address takes the room left above the QR code: four long lines of 80 characters
     # are set smaller rather than run into it.
-    rule_lines = simpleSplit(texts["rule"], FONT, 8, inner - 8)
-    box = 6 + 10 * len(rule_lines)
-    qr_size = 32 * mm
-    qr_bottom = MARGIN + box + 3 * mm
-    room = y - (qr_bottom + qr_size + 2 * mm) - (18 if texts["cod"] else 0)
+    room = y - (qr_top + 2 * mm) - (18 if texts["cod"] else 0)
     for size in (10, 9, 8, 7, 6):
         address = _wrap_all(content.address_lines, size, inner)
         if len(address) * (size + 2) <= room:
@@ -186,21 +207,23 @@ def render_pdf(content: LabelContent) -> bytes:
         y -= 18
         _draw_fitted(pdf, texts["cod"], 13, MARGIN, y, inner, bold=True)
 
-    # Bottom up: the rule, then the QR code with what it is for.
-    bottom = MARGIN
+
+def _pdf_rule_box(pdf, rule_lines: list[str], box: float) -> None:
     pdf.setLineWidth(1.2)
-    pdf.rect(MARGIN, bottom, inner, box)
+    pdf.rect(MARGIN, MARGIN, WIDTH - 2 * MARGIN, box)
     pdf.setFont(FONT, 8)
     pdf.setLineWidth(0.25)
-    line_y = bottom + box - 11
+    line_y = MARGIN + box - 11
     for line in rule_lines:
         pdf.drawString(MARGIN + 3, line_y, line, mode=FILL_STROKE)
         line_y -= 10
 
-    _draw_qr(pdf, content.parcel_url, MARGIN, qr_bottom, qr_size)
-    text_x = MARGIN + qr_size + 3 * mm
-    text_width = inner - qr_size - 3 * mm
-    line_y = qr_bottom + qr_size - 10
+
+def _pdf_qr(pdf, content: LabelContent, texts: dict, qr_bottom: float) -> None:
+    _draw_qr(pdf, content.parcel_url, MARGIN, qr_bottom, QR_SIZE)
+    text_x = MARGIN + QR_SIZE + 3 * mm
+    text_width = WIDTH - 2 * MARGIN - QR_SIZE - 3 * mm
+    line_y = qr_bottom + QR_SIZE - 10
     pdf.setFont(FONT, 9)
     pdf.setLineWidth(0.3)
     for line in simpleSplit(texts["scan"], FONT, 9, text_width):
@@ -211,10 +234,6 @@ def render_pdf(content: LabelContent) -> bytes:
     for line in _hard_wrap(content.parcel_url, FONT, 7, text_width):
         line_y -= 9
         pdf.drawString(text_x, line_y, line)
-
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
 
 
 def _rule(pdf, y: float) -> None:

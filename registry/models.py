@@ -9,7 +9,7 @@ from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
-from config.rates import parse_rate
+from core.rates import parse_rate
 
 
 def validate_rate(value: str) -> None:

@@ -14,11 +14,15 @@ columns and non-unique indexes to every partition, present and future.
 
 Uniqueness of (carrier, tracking code): PostgreSQL refuses a unique index on a partitioned
 table unless it includes the partition key, so each partition has its own unique index on
-(carrier_id, tracking_code) — the database itself refuses a duplicate within a day — and the
-services that write assignments (registry.services) hold a per-carrier advisory lock while
-they look the codes up across every partition and then insert or update: no two writers
-can create the same code on two days. Every retained parcel (the last RETENTION_DAYS days,
-which includes every parcel still open) therefore has one row per (carrier, tracking code).
+(carrier_id, tracking_code) — the database itself refuses a duplicate within a day. New
+rows go to the partition of the moment they are written, so two writers can put one code
+on two days only when a local midnight falls between them: within DAY_BOUNDARY_MARGIN of
+midnight the services that write assignments (registry.services) hold a per-carrier
+advisory lock while they look the codes up across every partition and then insert or
+update, and at any other time a writer refused by the day's unique index takes that lock
+and looks again: no two writers can create the same code on two days. Every retained
+parcel (the last RETENTION_DAYS days, which includes every parcel still open) therefore has
+one row per (carrier, tracking code).
 Once its day is dropped a code is free again, as a carrier's codes are recycled anyway.
 """
 
@@ -147,3 +151,16 @@ def drop_before(day: date, connection=default_connection) -> list[date]:
             cursor.execute(f'DROP TABLE "{name}"')
         dropped.append(partition_day)
     return dropped
+
+
+# How close to local midnight the writers of assignments take turns (registry.services):
+# far more than one call lasts (the web tier's timeout is 30 s), so that no call that began
+# on one day without the lock is still writing when another's rows go to the next day.
+DAY_BOUNDARY_MARGIN = timedelta(minutes=10)
+
+
+def near_day_boundary(moment: datetime) -> bool:
+    """Whether a local midnight (a partition boundary) lies within DAY_BOUNDARY_MARGIN of
+    `moment`."""
+    zone, margin = ZoneInfo(settings.TIME_ZONE), DAY_BOUNDARY_MARGIN
+    return (moment - margin).astimezone(zone).date() != (moment + margin).astimezone(zone).date()

@@ -10,12 +10,13 @@ never digits (the library would read `0912 ooo oo1` on a phone keypad as 0912 66
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
+
+from core.exceptions import ApplicationError
 
 DEFAULT_REGION = "VN"
 MAX_INPUT_LENGTH = 64
@@ -56,16 +57,27 @@ _POSSIBILITY_ERRORS = {
 }
 
 
-@dataclass
-class InvalidPhoneNumber(ValueError):
-    reason: str
+class InvalidPhoneNumber(ApplicationError, ValueError):
+    """Not a phone number, and why: `reason` is one of REASONS. With `field`, the message
+    names the field it came in ("recipient_phone: …")."""
 
-    @property
-    def message(self) -> str:
-        return str(REASONS[self.reason])
+    def __init__(self, reason: str, field: str | None = None):
+        message, details = REASONS[reason], {"reason": reason}
+        if field is not None:
+            message, details = f"{field}: {message}", {"field": field, **details}
+        super().__init__("invalid_number", message, details)
+        self.reason = reason
 
     def __str__(self) -> str:
         return self.reason
+
+
+def normalize_field(raw: object, field: str) -> str:
+    """normalize(raw), refused in terms that name the field the number came in."""
+    try:
+        return normalize(raw)
+    except InvalidPhoneNumber as exc:
+        raise InvalidPhoneNumber(exc.reason, field) from None
 
 
 def normalize(raw: object, region: str = DEFAULT_REGION) -> str:

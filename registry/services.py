@@ -14,15 +14,17 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
-from config import outbound
 from config.celery import enqueue_on_commit
+from core import outbound
+from core.exceptions import ApplicationError
 
 from . import apikeys, freshness, partitions, phones, selectors
 from .models import (
@@ -41,14 +43,18 @@ from .pii import recipient_digest
 logger = logging.getLogger(__name__)
 
 
-class RegistryError(Exception):
-    """A write refused for a reason the caller can fix; `code` is a stable snake_case name."""
+class RegistryError(ApplicationError):
+    """A write refused for a reason the caller can fix: a conflict with what is stored is a
+    409, a thing this caller cannot see a 404, anything else a 400."""
 
-    def __init__(self, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
+    CONFLICT_CODES = frozenset({"phone_in_use", "duplicate_channel"})
+    NOT_FOUND_CODES = frozenset({"unknown_parcel"})
+
+    def __init__(self, code: str, message, details: dict | None = None):
+        status = (
+            409 if code in self.CONFLICT_CODES else 404 if code in self.NOT_FOUND_CODES else 400
+        )
+        super().__init__(code, message, details, status)
 
 
 def _validate(obj, exclude: Iterable[str] = ()) -> None:
@@ -315,8 +321,9 @@ def _tell_carriers_sharing(carrier: Carrier, numbers: list[str]) -> None:
     carrier that had it first must know that another now vouches for it too."""
     if not numbers:
         return
-    # Alerts are the verification app's; imported here to keep the apps' modules acyclic.
-    from verification.services import alert_shared_number
+    # Alerts are the verification app's, and registry imports nothing of it: config names
+    # the function to call (settings.SHARED_NUMBER_ALERT).
+    alert_shared_number = import_string(settings.SHARED_NUMBER_ALERT)
 
     shared = (
         selectors.phones_active_now()
@@ -405,41 +412,6 @@ def phone_revoke(*, phone: StaffPhone) -> StaffPhone:
         phone.save(update_fields=["status", "revoked_at"])
         freshness.numbers_changed([phone.number])
     return phone
-
-
-@transaction.atomic
-def assignment_upsert(
-    *,
-    carrier: Carrier,
-    tracking_code: str,
-    staff: StaffMember,
-    recipient_phone: str | None = None,
-    window_start: datetime | None = None,
-    window_end: datetime | None = None,
-    status: str = DeliveryAssignment.Status.PENDING,
-) -> tuple[DeliveryAssignment, bool]:
-    """Create or update the assignment of `tracking_code` within `carrier`. The recipient's
-    number is turned into its digest here and goes no further."""
-    if staff.carrier_id != carrier.pk:
-        raise RegistryError("unknown_employee", _("This staff member is not of this carrier."))
-    _lock_assignments_of(carrier)
-    assignment = DeliveryAssignment.objects.filter(
-        carrier=carrier, tracking_code=tracking_code
-    ).first()
-    created = assignment is None
-    if created:
-        assignment = DeliveryAssignment(carrier=carrier, tracking_code=tracking_code)
-    assignment.staff = staff
-    if recipient_phone:
-        assignment.recipient_digest = recipient_digest(_normalize_phone(recipient_phone))
-    assignment.window_start, assignment.window_end = window_start, window_end
-    assignment.status = status
-    refused = assignment_window_error(window_start, window_end)
-    if refused:
-        raise RegistryError("invalid_window", refused)
-    _validate(assignment, exclude=["carrier", "staff"])
-    assignment.save()
-    return assignment, created
 
 
 def parcel_token_ensure(*, assignment: DeliveryAssignment) -> str:
@@ -550,25 +522,7 @@ def assignment_window_error(start: datetime | None, end: datetime | None) -> str
     return None
 
 
-# Any constant of our own: the first key of the two-key advisory locks of assignment writes.
-_ASSIGNMENTS_LOCK = 16_001
-
-
-def _lock_assignments_of(carrier: Carrier) -> None:
-    """Hold, until the transaction ends, the right to create assignments of `carrier`.
-
-    On PostgreSQL the table is partitioned by day and no index can hold (carrier, tracking
-    code) unique across days (registry/partitions.py): the writers of one carrier take
-    turns between looking codes up in every partition and inserting the new ones, so the
-    same code is never created twice. SQLite has the real unique constraint, and one writer
-    at a time anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGNMENTS_LOCK, carrier.pk])
-
-
 MAX_ASSIGNMENTS_PER_CALL = 1000
-_ASSIGNMENT_FIELDS = ["staff", "window_start", "window_end", "status", "updated_at"]
 
 
 @dataclass
@@ -581,15 +535,178 @@ class BulkResult:
         self.errors.append({"index": index, "code": code, "message": str(message)})
 
 
-def _parse_window_bound(value) -> datetime | None:
+@dataclass(frozen=True)
+class AssignmentRow:
+    """An item that passed assignment_item_check: the row to write, and whether it brings a
+    recipient digest (without one, a known assignment keeps the digest it has)."""
+
+    assignment: DeliveryAssignment
+    with_digest: bool
+
+
+@transaction.atomic
+def assignment_upsert(
+    *,
+    carrier: Carrier,
+    tracking_code: str,
+    staff: StaffMember,
+    recipient_phone: str | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    status: str = DeliveryAssignment.Status.PENDING,
+) -> tuple[DeliveryAssignment, bool]:
+    """Create or update the assignment of `tracking_code` within `carrier`: a batch of one,
+    so that the admin and seed_demo follow the carrier API's rules to the letter."""
+    item = {
+        "tracking_code": tracking_code,
+        "employee_code": staff.employee_code if staff.carrier_id == carrier.pk else None,
+        "recipient_phone": recipient_phone,
+        "window_start": window_start,
+        "window_end": window_end,
+        "status": status,
+    }
+    result = assignments_bulk_upsert(carrier=carrier, items=[item])
+    if result.errors:
+        raise RegistryError(result.errors[0]["code"], result.errors[0]["message"])
+    # The code as the validator stored it (stripped of surrounding blanks).
+    assignment = DeliveryAssignment.objects.get(
+        carrier=carrier, tracking_code=tracking_code.strip()
+    )
+    return assignment, bool(result.created)
+
+
+@transaction.atomic
+def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResult:
+    """Upsert up to MAX_ASSIGNMENTS_PER_CALL assignments of `carrier` by tracking code.
+
+    Each item is checked on its own (assignment_item_check): valid ones are saved, invalid
+    ones come back by index. A known tracking code counts as updated even when nothing
+    changed. A constant number of queries whatever the batch size: the staff, the known
+    codes, one insert of the new ones, one pipeline of updates of the known ones (an
+    INSERT … ON CONFLICT needs a unique index the partitioned table cannot have). An item
+    without `recipient_phone` keeps the digest already stored."""
+    if len(items) > MAX_ASSIGNMENTS_PER_CALL:
+        raise RegistryError(
+            "too_many_items",
+            _("At most %(max)d assignments per call.") % {"max": MAX_ASSIGNMENTS_PER_CALL},
+        )
+    result = BulkResult()
+    rows = _assignment_rows(carrier, items, result)
+    _assignments_write(carrier, rows, result)
+    result.errors.sort(key=lambda error: error["index"])
+    return result
+
+
+def _assignment_rows(carrier: Carrier, items: list[dict], result: BulkResult) -> dict:
+    """The valid items by tracking code; the refused ones go to `result`."""
+    codes = {item.get("employee_code") for item in items if _storable(item.get("employee_code"))}
+    staff_by_code = {
+        staff.employee_code: staff
+        for staff in StaffMember.objects.filter(carrier=carrier, employee_code__in=codes).only(
+            "id", "employee_code", "status", "carrier_id"
+        )
+    }
+    now = timezone.now()
+    rows: dict[str, AssignmentRow] = {}
+    for index, item in enumerate(items):
+        try:
+            row = assignment_item_check(item, staff_by_code=staff_by_code, taken=rows, now=now)
+        except ApplicationError as refused:
+            result.fail(index, refused.code, refused.message)
+            continue
+        rows[row.assignment.tracking_code] = row
+    return rows
+
+
+def assignment_item_check(
+    item: dict, *, staff_by_code: dict[str, StaffMember], taken, now: datetime
+) -> AssignmentRow:
+    """The one set of rules of an assignment, whoever writes it (carrier API, admin,
+    seed_demo): the row to write, or an ApplicationError naming the first rule broken. `taken`
+    holds the tracking codes already in the same batch."""
+    tracking_code = _text(item, "tracking_code", 64)
+    if tracking_code is None:
+        raise RegistryError("invalid_tracking_code", _("tracking_code must be 1 to 64 characters."))
+    if tracking_code in taken:
+        raise RegistryError(
+            "duplicate_tracking_code", _("This tracking code is already in this batch.")
+        )
+    staff = _item_staff(item, staff_by_code)
+    status = _item_status(item)
+    window_start, window_end = _item_window(item)
+    digest = _item_recipient_digest(item)
+    assignment = DeliveryAssignment(
+        carrier_id=staff.carrier_id,
+        tracking_code=tracking_code,
+        staff=staff,
+        recipient_digest=digest,
+        window_start=window_start,
+        window_end=window_end,
+        status=status,
+        created_at=now,
+        updated_at=now,
+    )
+    return AssignmentRow(assignment, with_digest=bool(digest))
+
+
+def _item_staff(item: dict, staff_by_code: dict[str, StaffMember]) -> StaffMember:
+    # Any JSON value may stand where a text belongs: only a string is ever a key.
+    employee_code = item.get("employee_code")
+    staff = staff_by_code.get(employee_code) if isinstance(employee_code, str) else None
+    if staff is None:
+        raise RegistryError("unknown_employee", _("No staff member with this employee code."))
+    if staff.status != StaffMember.Status.ACTIVE:
+        raise RegistryError("staff_not_active", _("This staff member is not active."))
+    return staff
+
+
+# Read once: the enum builds its list of values anew on every access, 1000 times a batch.
+_ASSIGNMENT_STATUSES = frozenset(DeliveryAssignment.Status.values)
+
+
+def _item_status(item: dict) -> str:
+    status = item.get("status") or DeliveryAssignment.Status.PENDING
+    if not isinstance(status, str) or status not in _ASSIGNMENT_STATUSES:
+        raise RegistryError(
+            "invalid_status",
+            _("status must be one of: %s") % ", ".join(sorted(_ASSIGNMENT_STATUSES)),
+        )
+    return status
+
+
+def _item_window(item: dict) -> tuple[datetime | None, datetime | None]:
+    try:
+        window_start = _window_bound(item.get("window_start"))
+        window_end = _window_bound(item.get("window_end"))
+    except ValueError:
+        raise RegistryError(
+            "invalid_window", _("window_start and window_end must be ISO 8601 times.")
+        ) from None
+    refused = (window_start or window_end) and assignment_window_error(window_start, window_end)
+    if refused:
+        raise RegistryError("invalid_window", refused)
+    return window_start, window_end
+
+
+def _window_bound(value) -> datetime | None:
+    """A bound as the API sends it (ISO 8601 text) or as a form cleans it (a datetime)."""
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    parsed = value if isinstance(value, datetime) else None
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
     if parsed is None:
         raise ValueError
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)  # in TIME_ZONE, Asia/Ho_Chi_Minh
     return parsed
+
+
+def _item_recipient_digest(item: dict) -> str:
+    """The digest of the recipient's number, "" without one: the number goes no further."""
+    if item.get("recipient_phone") in (None, ""):
+        return ""
+    return recipient_digest(phones.normalize_field(item["recipient_phone"], "recipient_phone"))
 
 
 def _storable(value) -> bool:
@@ -604,111 +721,74 @@ def _text(item: dict, key: str, max_length: int) -> str | None:
     return value.strip()
 
 
-@transaction.atomic
-def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResult:
-    """Upsert up to MAX_ASSIGNMENTS_PER_CALL assignments of `carrier` by tracking code.
+# Any constant of our own: the first key of the two-key advisory locks of assignment writes.
+_ASSIGNMENTS_LOCK = 16_001
 
-    Each item is checked on its own: valid ones are saved, invalid ones come back by index.
-    A known tracking code counts as updated even when nothing changed. A constant number of
-    queries whatever the batch size: one for the staff, the carrier's lock, one for the
-    known codes, one insert of the new ones and at most two updates of the known ones (an
-    INSERT … ON CONFLICT needs a unique index the partitioned table cannot have). An item
-    without `recipient_phone` keeps the digest already stored."""
-    if len(items) > MAX_ASSIGNMENTS_PER_CALL:
-        raise RegistryError(
-            "too_many_items",
-            _("At most %(max)d assignments per call.") % {"max": MAX_ASSIGNMENTS_PER_CALL},
-        )
-    result = BulkResult()
-    codes = {item.get("employee_code") for item in items if _storable(item.get("employee_code"))}
-    staff_by_code = {
-        staff.employee_code: staff
-        for staff in StaffMember.objects.filter(carrier=carrier, employee_code__in=codes).only(
-            "id", "employee_code", "status", "carrier_id"
-        )
-    }
-    statuses = set(DeliveryAssignment.Status.values)
-    now = timezone.now()
-    rows: dict[str, DeliveryAssignment] = {}
-    with_digest: set[str] = set()
-    for index, item in enumerate(items):
-        tracking_code = _text(item, "tracking_code", 64)
-        if tracking_code is None:
-            result.fail(
-                index, "invalid_tracking_code", _("tracking_code must be 1 to 64 characters.")
-            )
-            continue
-        if tracking_code in rows:
-            result.fail(
-                index, "duplicate_tracking_code", _("This tracking code is already in this batch.")
-            )
-            continue
-        # Any JSON value may stand where a text belongs: only a string is ever a key.
-        employee_code = item.get("employee_code")
-        staff = staff_by_code.get(employee_code) if isinstance(employee_code, str) else None
-        if staff is None:
-            result.fail(index, "unknown_employee", _("No staff member with this employee code."))
-            continue
-        if staff.status != StaffMember.Status.ACTIVE:
-            result.fail(index, "staff_not_active", _("This staff member is not active."))
-            continue
-        status = item.get("status") or DeliveryAssignment.Status.PENDING
-        if not isinstance(status, str) or status not in statuses:
-            result.fail(
-                index,
-                "invalid_status",
-                _("status must be one of: %s") % ", ".join(sorted(statuses)),
-            )
-            continue
-        try:
-            window_start = _parse_window_bound(item.get("window_start"))
-            window_end = _parse_window_bound(item.get("window_end"))
-        except ValueError:
-            result.fail(
-                index, "invalid_window", _("window_start and window_end must be ISO 8601 times.")
-            )
-            continue
-        refused = assignment_window_error(window_start, window_end)
-        if refused:
-            result.fail(index, "invalid_window", refused)
-            continue
-        digest = ""
-        if item.get("recipient_phone") not in (None, ""):
-            try:
-                digest = recipient_digest(phones.normalize(item["recipient_phone"]))
-            except phones.InvalidPhoneNumber as exc:
-                result.fail(index, "invalid_number", _("recipient_phone: %s") % exc.message)
-                continue
-            with_digest.add(tracking_code)
-        rows[tracking_code] = DeliveryAssignment(
-            carrier=carrier,
-            tracking_code=tracking_code,
-            staff=staff,
-            recipient_digest=digest,
-            window_start=window_start,
-            window_end=window_end,
-            status=status,
-            created_at=now,
-            updated_at=now,
-        )
-    _lock_assignments_of(carrier)
-    known = {
-        code: (pk, created_at)
-        for code, pk, created_at in DeliveryAssignment.objects.filter(
-            carrier=carrier, tracking_code__in=list(rows)
-        ).values_list("tracking_code", "pk", "created_at")
-    }
-    result.updated = len(known)
-    result.created = len(rows) - len(known)
-    DeliveryAssignment.objects.bulk_create([r for c, r in rows.items() if c not in known])
+
+def _assignments_write(carrier: Carrier, rows: dict, result: BulkResult) -> None:
+    """Insert the new codes and update the known ones, keeping (carrier, tracking code)
+    unique across the day partitions (registry/partitions.py).
+
+    Rows are created in today's partition, whose unique index refuses a second writer's
+    copy of a code: that writer's insert fails, and it looks the codes up again in turn
+    with the others (the per-carrier lock), finding the code known. Only near local
+    midnight can two writers put one code on two days, where no index sees both: then
+    every writer takes the lock before it looks. SQLite has the real unique constraint
+    and one writer at a time."""
+    if connection.vendor != "postgresql" or partitions.near_day_boundary(timezone.now()):
+        _lock_assignments_of(carrier)
+        _assignments_save(carrier, rows, result)
+        return
+    try:
+        with transaction.atomic():
+            _assignments_save(carrier, rows, result)
+    except IntegrityError:
+        _lock_assignments_of(carrier)
+        _assignments_save(carrier, rows, result)
+
+
+def _lock_assignments_of(carrier: Carrier) -> None:
+    """Hold, until the transaction ends, the right to look up and create assignments of
+    `carrier` (PostgreSQL; a no-op elsewhere)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ASSIGNMENTS_LOCK, carrier.pk])
+
+
+def _assignments_save(carrier: Carrier, rows: dict, result: BulkResult) -> None:
+    # In tracking-code order, inserts then updates: two writers of overlapping codes wait
+    # for each other in the same order and never deadlock.
+    codes = sorted(rows)
+    known = _known_assignments(carrier, codes)
+    result.updated, result.created = len(known), len(rows) - len(known)
+    DeliveryAssignment.objects.bulk_create(
+        [rows[code].assignment for code in codes if code not in known]
+    )
+    for code, (pk, created_at) in known.items():
+        rows[code].assignment.pk, rows[code].assignment.created_at = pk, created_at
     if known:
-        for code, (pk, created_at) in known.items():
-            rows[code].pk, rows[code].created_at = pk, created_at
-        _assignments_update([rows[code] for code in known], with_digest=with_digest)
-    result.errors.sort(key=lambda error: error["index"])
-    return result
+        _assignments_update([rows[code] for code in codes if code in known])
 
 
+def _known_assignments(carrier: Carrier, codes: list[str]) -> dict[str, tuple]:
+    """{tracking code: (id, created_at)} of the codes `carrier` already has, on any day.
+    On PostgreSQL the codes are bound as one array, so that the statement is the same for
+    every batch and psycopg prepares its plan (90 partitions to plan for) once."""
+    if connection.vendor != "postgresql":
+        found = DeliveryAssignment.objects.filter(carrier=carrier, tracking_code__in=codes)
+        rows = found.values_list("tracking_code", "pk", "created_at")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tracking_code, id, created_at FROM registry_deliveryassignment "
+                "WHERE carrier_id = %s AND tracking_code = ANY(%s)",
+                [carrier.pk, codes],
+            )
+            rows = cursor.fetchall()
+    return {code: (pk, created_at) for code, pk, created_at in rows}
+
+
+_ASSIGNMENT_FIELDS = ["staff", "window_start", "window_end", "status", "updated_at"]
 _UPDATE_KNOWN_SQL = """
     UPDATE registry_deliveryassignment
     SET staff_id = %s, window_start = %s, window_end = %s, status = %s, updated_at = %s,
@@ -716,8 +796,8 @@ _UPDATE_KNOWN_SQL = """
     WHERE id = %s AND created_at = %s"""
 
 
-def _assignments_update(assignments: list[DeliveryAssignment], *, with_digest: set[str]) -> None:
-    """Save known assignments' fields (and the digest of those in `with_digest`) at once.
+def _assignments_update(rows: list[AssignmentRow]) -> None:
+    """Save known assignments' fields (and the digest of those that bring one) at once.
 
     On PostgreSQL one prepared UPDATE per row by its primary key (id, created_at), which
     finds its day's partition and row by index whatever the statistics say, all sent in one
@@ -726,13 +806,9 @@ def _assignments_update(assignments: list[DeliveryAssignment], *, with_digest: s
     benchmark's 500,000, and an UPDATE joined to the rows as arrays was planned as a
     nested loop over an unanalysed day partition (1.7 s)."""
     if connection.vendor != "postgresql":
-        for fields, group in (
-            (
-                _ASSIGNMENT_FIELDS + ["recipient_digest"],
-                [a for a in assignments if a.tracking_code in with_digest],
-            ),
-            (_ASSIGNMENT_FIELDS, [a for a in assignments if a.tracking_code not in with_digest]),
-        ):
+        for with_digest in (True, False):
+            group = [row.assignment for row in rows if row.with_digest == with_digest]
+            fields = _ASSIGNMENT_FIELDS + ["recipient_digest"] * with_digest
             if group:
                 DeliveryAssignment.objects.bulk_update(group, fields)
         return
@@ -746,11 +822,12 @@ def _assignments_update(assignments: list[DeliveryAssignment], *, with_digest: s
                     a.window_end,
                     a.status,
                     a.updated_at,
-                    a.recipient_digest if a.tracking_code in with_digest else None,
+                    a.recipient_digest if row.with_digest else None,
                     a.pk,
                     a.created_at,
                 )
-                for a in assignments
+                for row in rows
+                for a in [row.assignment]
             ],
         )
 

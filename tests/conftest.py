@@ -39,7 +39,7 @@ def _missing_service(item) -> str | None:
 def one_rate_window(monkeypatch):
     """The rate limiter's clock stands still: every request of a test falls in one fixed
     window, so a window that starts mid-test (a minute turning) cannot let a few more through."""
-    from config import ratelimit
+    from core import ratelimit
 
     frozen = ratelimit.time.time()
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
@@ -82,7 +82,7 @@ def _local_webhook_receivers(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the test Redis database is our own)."""
-    from config import cache
+    from core import cache
 
     cache.clear()
     yield

@@ -1,7 +1,7 @@
 """Password guessing on the admin login (django-axes): five failures for one username from
 one address lock that pair out for fifteen minutes, right password or not; twenty for one
 username from any addresses pause it for every browser that never completed a sign-in to it
-(config.lockout)."""
+(core.lockout)."""
 
 from datetime import timedelta
 

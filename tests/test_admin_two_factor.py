@@ -1,4 +1,4 @@
-"""Two-factor sign-in to the admin (config.twofactor), through the real login path: the
+"""Two-factor sign-in to the admin (core.twofactor), through the real login path: the
 password, then enrolment on first sign-in (QR code, key as text, a first code, ten recovery
 codes shown once), or a code from the authenticator or a recovery code."""
 

@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from config import cache
-from config.ratelimit import Window
-from config.rates import parse_rate
+from core import cache
+from core.ratelimit import Window
+from core.rates import parse_rate
 from registry.models import DeliveryAssignment
 from tests.api_client import assert_error, call, make_key
 from tests.test_settings import manage, receipt_key_pem

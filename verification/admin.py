@@ -4,8 +4,13 @@ alerts and webhook deliveries. Operators see only what concerns their carrier.""
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from registry.access import access_can_use_registry_admin, access_scope, access_scope_reports
-from registry.admin import HistoryNeedsPermission, ReadOnlyForOperators
+from registry.access import (
+    access_can_use_registry_admin,
+    access_is_superuser,
+    access_scope,
+    access_scope_reports,
+)
+from registry.admin_base import HistoryNeedsPermission, ReadOnlyForOperators, SuperuserOnlyAdmin
 
 from . import services
 from .models import ImpersonationAlert, NumberClearance, ScamReport, ScamWarning, WebhookDelivery
@@ -45,7 +50,7 @@ class ScamReportAdmin(ReadOnlyForOperators):
         return report.description[:80]
 
     def has_reject_permission(self, request):
-        return request.user.is_superuser
+        return access_is_superuser(request.user)
 
     def has_review_permission(self, request):
         return access_can_use_registry_admin(request.user)
@@ -63,17 +68,8 @@ class ScamReportAdmin(ReadOnlyForOperators):
         self.message_user(request, _("Reports marked reviewed."), messages.SUCCESS)
 
 
-class SuperuserOnly(HistoryNeedsPermission, admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    has_add_permission = has_change_permission = has_view_permission
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class SuperuserOnly(SuperuserOnlyAdmin, HistoryNeedsPermission, admin.ModelAdmin):
+    """Clearances and warnings change what the public is told: registry operators only."""
 
 
 @admin.register(NumberClearance)
@@ -95,8 +91,7 @@ class ScamWarningAdmin(SuperuserOnly):
     list_display = ["title_vi", "title_en", "position", "is_published"]
     list_editable = ["position", "is_published"]
 
-    def has_delete_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+    deletable = True
 
 
 @admin.register(ImpersonationAlert)
@@ -121,7 +116,7 @@ class ImpersonationAlertAdmin(ReadOnlyForOperators):
         return access_scope(super().get_queryset(request), request.user)
 
     def get_list_filter(self, request):
-        if request.user.is_superuser:
+        if access_is_superuser(request.user):
             return ["carrier", *self.list_filter]
         return self.list_filter
 
@@ -145,6 +140,7 @@ class WebhookDeliveryAdmin(ReadOnlyForOperators):
         "payload",
         "status",
         "attempts",
+        "next_attempt_at",
         "last_error",
         "created_at",
         "delivered_at",

@@ -2,14 +2,15 @@
 
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from config.fields import PhoneText, StrictCharField
-from config.openapi import errors
-from config.ratelimit import client_ip
+from core.fields import StrictCharField
+from core.openapi import errors
+from core.ratelimit import client_ip
+from registry.api import CarrierAPIView
 from registry.apikeys import ApiView, HasApiKey, KeyInfo
-from registry.freshness import verdict_key
+from registry.phone_fields import PhoneField, PhoneText
 
 from . import receipts, selectors, services
 from .models import ScamReport
@@ -109,8 +110,7 @@ class PartnerAPIView(ApiView):
 
 class NumberView(PartnerAPIView):
     def prefetch_keys(self, request, number: str) -> list[str]:
-        e164 = services.normalized_or_none(number)
-        return [verdict_key(e164)] if e164 else []
+        return services.verdict_keys(number)
 
     @extend_schema(
         operation_id="numbers_retrieve",
@@ -139,8 +139,7 @@ class NumberView(PartnerAPIView):
 class VerificationsView(PartnerAPIView):
     def prefetch_keys(self, request) -> list[str]:
         number = request.data.get("number") if isinstance(request.data, dict) else None
-        e164 = services.normalized_or_none(number)
-        return [verdict_key(e164)] if e164 else []
+        return services.verdict_keys(number)
 
     @extend_schema(
         operation_id="verifications_create",
@@ -255,3 +254,38 @@ class ReportsView(ApiView):
             "created_at": report.created_at,
         }
         return Response(ReportOut(out).data, status=201)
+
+
+class CallIntentIn(serializers.Serializer):
+    employee_code = StrictCharField(max_length=64)
+    phone = PhoneField(help_text="The staff phone that is calling")
+    recipient_phone = PhoneField(help_text="Stored only as a keyed digest")
+    tracking_code = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class CallIntentOut(serializers.Serializer):
+    employee_code = serializers.CharField()
+    phone = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class CallIntentsView(CarrierAPIView):
+    @extend_schema(
+        operation_id="carrier_call_intents_create",
+        summary="Announce that a staff phone is calling a recipient now",
+        description="Makes `calling_now` true for that recipient for 15 minutes. The phone must "
+        "be an active phone of an active staff member of the key's carrier (400 "
+        "`phone_not_registered` otherwise).",
+        request=CallIntentIn,
+        responses={201: CallIntentOut, **errors(400, 401, 403, 413, 415, 429)},
+    )
+    def post(self, request):
+        data = CallIntentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        intent = services.call_intent_create(carrier=self.carrier, **data.validated_data)
+        out = {
+            "employee_code": intent.staff.employee_code,
+            "phone": intent.phone,
+            "expires_at": intent.expires_at,
+        }
+        return Response(CallIntentOut(out).data, status=status.HTTP_201_CREATED)

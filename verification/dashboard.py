@@ -49,7 +49,9 @@ def series(carrier: Carrier, today: date | None = None) -> dict:
     )
     delivered = _per_day(
         WebhookDelivery.objects.filter(
-            alert__carrier=carrier, status="delivered", delivered_at__gte=since
+            alert__carrier=carrier,
+            status=WebhookDelivery.Status.DELIVERED,
+            delivered_at__gte=since,
         ),
         "delivered_at",
     )

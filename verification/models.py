@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.models import Carrier, StaffMember
@@ -224,12 +225,18 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # When the next attempt is due: now for a new delivery, after its backoff for one that
+    # failed. The sweep re-sends only what is overdue, never one waiting out its backoff.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
-        indexes = [models.Index(fields=["status", "created_at"], name="delivery_pending")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="delivery_pending"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
 
     def __str__(self) -> str:
         return str(self.event_id)

@@ -2,7 +2,7 @@
 (registry.freshness)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from django.conf import settings
@@ -15,18 +15,19 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     Value,
 )
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from config import cache, replica
+from core import cache, replica
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
 from registry.selectors import phones_active_now
 
-from .models import CallIntent, NumberClearance, ScamReport
+from .models import CallIntent, NumberClearance, ScamReport, WebhookDelivery
 
 # The directory as last read, kept for days: with the database down, the short page that
 # says so still gives every official hotline (verification.views.unavailable).
@@ -299,7 +300,7 @@ def parcel_page(token: str) -> ParcelPage | None:
     """The parcel of this page token, or None. The announced call counts only a live call
     intent of the parcel's own carrier, from the assigned staff member's active phones, to
     this parcel's recipient (the digest): another carrier's intent proves nothing here.
-    A lookup read: from the replica when there is a usable one (config.replica)."""
+    A lookup read: from the replica when there is a usable one (core.replica)."""
     if not token:
         return None
     return replica.read(lambda alias: _parcel_page_from(alias, token))
@@ -358,4 +359,31 @@ def _parcel_page_from(alias: str, token: str) -> ParcelPage | None:
         employee_code=staff.employee_code,
         phones=numbers,
         call_announced_at=announced,
+    )
+
+
+def webhook_delivery_counts() -> dict[str, int]:
+    """For the metrics (core.metrics): deliveries pending, retrying (pending after a failed
+    attempt) and failed."""
+    pending = Q(status=WebhookDelivery.Status.PENDING)
+    return WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED]
+    ).aggregate(
+        pending=Count("pk", filter=pending),
+        retrying=Count("pk", filter=pending & Q(attempts__gt=0)),
+        failed=Count("pk", filter=Q(status=WebhookDelivery.Status.FAILED)),
+    )
+
+
+def webhook_deliveries_overdue():
+    """Ids of the pending deliveries whose attempt was due SWEEP_AFTER_SECONDS ago or more:
+    by then their own task would have run, so it was lost. One waiting out its backoff is
+    not due yet."""
+    overdue = timezone.now() - timedelta(seconds=settings.SWEEP_AFTER_SECONDS)
+    return (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=overdue
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)
     )

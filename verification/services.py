@@ -14,16 +14,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import cache, outbound, ratelimit
 from config.celery import enqueue_on_commit
-from config.rates import parse_rate
-from core import metrics
+from core import cache, metrics, outbound, ratelimit
+from core.exceptions import ApplicationError
+from core.rates import parse_rate
 from registry import freshness, phones
 from registry import selectors as registry_selectors
 from registry.freshness import verdict_key
 from registry.models import Carrier
 from registry.pii import recipient_digest
-from registry.services import RegistryError
 
 from . import receipts, selectors, stats
 from .models import (
@@ -51,90 +50,91 @@ def mask_name(full_name: str) -> str:
     return " ".join([f"{part[0]}." for part in parts[:-1]] + parts[-1:])
 
 
-def _compute_number_verdict(e164: str) -> dict:
-    """status, carriers, staff and report_count of a number: the part of a verdict that
-    depends on the number alone, and so can be cached per number."""
+@dataclass(frozen=True)
+class NumberVerdict:
+    """The part of a verdict that depends on the number alone, and so is cached per number:
+    read-only, and nothing in it that the answer does not show."""
+
+    status: str = UNKNOWN
+    carriers: tuple[dict, ...] = ()
+    staff: tuple[dict, ...] = ()
+    report_count: int = 0
+
+    def is_of(self, carrier_slug: str) -> bool:
+        """The number is this carrier's: an official channel of it, or its staff's now."""
+        return self.status in (OFFICIAL, VERIFIED) and any(
+            carrier["slug"] == carrier_slug for carrier in self.carriers
+        )
+
+
+def _compute_number_verdict(e164: str) -> NumberVerdict:
     facts = selectors.number_facts(e164)
-    verdict = {
-        "status": UNKNOWN,
-        "carriers": [],
-        "staff": [],
-        "report_count": facts.report_count,
-        "staff_ids": [],
-    }
+    count = facts.report_count
     if facts.hotline_carriers:
-        return {**verdict, "status": OFFICIAL, "carriers": facts.hotline_carriers}
+        return NumberVerdict(OFFICIAL, tuple(facts.hotline_carriers), report_count=count)
     active = [registration for registration in facts.registrations if registration.active_now]
     if active:
-        return {
-            **verdict,
-            "status": VERIFIED,
-            "carriers": _distinct_carriers(active),
-            "staff": [
-                {
-                    "carrier": registration.carrier_slug,
-                    "display_name": mask_name(registration.full_name),
-                    "employee_code": registration.employee_code,
-                }
-                for registration in active
-            ],
-            "staff_ids": [registration.staff_id for registration in active],
-        }
+        staff = tuple(
+            {
+                "carrier": registration.carrier_slug,
+                "display_name": mask_name(registration.full_name),
+                "employee_code": registration.employee_code,
+            }
+            for registration in active
+        )
+        return NumberVerdict(VERIFIED, _distinct_carriers(active), staff, count)
     if facts.registrations:
-        return {**verdict, "status": REVOKED, "carriers": _distinct_carriers(facts.registrations)}
-    if facts.report_count >= settings.REPORT_THRESHOLD:
-        return {**verdict, "status": REPORTED}
-    return verdict
+        return NumberVerdict(REVOKED, _distinct_carriers(facts.registrations), report_count=count)
+    if count >= settings.REPORT_THRESHOLD:
+        return NumberVerdict(REPORTED, report_count=count)
+    return NumberVerdict(report_count=count)
 
 
-def _distinct_carriers(registrations) -> list[dict]:
+def _distinct_carriers(registrations) -> tuple[dict, ...]:
     carriers = {r.carrier_slug: r.carrier_name for r in registrations}
-    return [{"slug": slug, "name": name} for slug, name in carriers.items()]
+    return tuple({"slug": slug, "name": name} for slug, name in carriers.items())
 
 
-def number_verdict(e164: str, prefetched: dict | None = None) -> dict:
+def number_verdict(e164: str, prefetched: dict | None = None) -> NumberVerdict:
     """The cached number verdict; registry.freshness drops it on every write that changes it.
     `prefetched`: cache values the caller already fetched (a missing key is a known miss)."""
     key = verdict_key(e164)
     verdict = prefetched.get(key) if prefetched is not None else cache.get(key)
-    if verdict is None:
+    if not isinstance(verdict, NumberVerdict):  # a miss, or an entry of an older release
         verdict = _compute_number_verdict(e164)
         cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
     return verdict
 
 
-def normalized_or_none(raw) -> str | None:
+def verdict_keys(raw) -> list[str]:
+    """The cache key of the verdict of the number `raw` stands for, to fetch in the same
+    round trip as the rate limits; none for a text that is no number."""
     try:
-        return phones.normalize(raw)
+        return [verdict_key(phones.normalize(raw))]
     except phones.InvalidPhoneNumber:
-        return None
+        return []
 
 
-def _normalize(raw, field: str) -> str:
-    try:
-        return phones.normalize(raw)
-    except phones.InvalidPhoneNumber as exc:
-        raise RegistryError(
-            "invalid_number", f"{field}: {exc.message}", {"field": field, "reason": exc.reason}
-        ) from None
+class VerificationError(ApplicationError):
+    """A question or a report refused for a reason the caller can fix (always a 400)."""
 
 
-def _unknown_carrier(slug: str) -> RegistryError:
-    return RegistryError(
+def _unknown_carrier(slug: str) -> VerificationError:
+    return VerificationError(
         "unknown_carrier",
         _("No active carrier with this slug: %s") % slug[:50],
         {"field": "claimed_carrier"},
     )
 
 
-def _claimed(slug: str, verdict: dict) -> dict:
+def _claimed(slug: str, verdict: NumberVerdict) -> dict:
     entry = selectors.carrier_in_directory(slug)
     if entry is None:
         raise _unknown_carrier(slug)
     return {
         "slug": entry["slug"],
         "name": entry["name"],
-        "matches": _verdict_is_of(verdict, slug),
+        "matches": verdict.is_of(slug),
         "hotlines": [
             {"number": channel["value"], "display": channel["display"]}
             for channel in entry["channels"]
@@ -198,15 +198,14 @@ def verify(
     With `with_details` (a verification with a parcel and the recipient's number) it also
     answers `assignment` and `calling_now`."""
     lookup = lookup or Lookup()
-    e164 = _normalize(number, "number")
+    e164 = phones.normalize_field(number, "number")
     verdict = number_verdict(e164, prefetched)
-    staff_ids = verdict["staff_ids"]
     answer = {
         "number": e164,
-        "status": verdict["status"],
-        "carriers": verdict["carriers"],
-        "staff": verdict["staff"],
-        "report_count": verdict["report_count"],
+        "status": verdict.status,
+        "carriers": list(verdict.carriers),
+        "staff": list(verdict.staff),
+        "report_count": verdict.report_count,
         "checked_at": timezone.localtime(),
         "claimed_carrier": _claimed(lookup.claimed_carrier, verdict)
         if lookup.claimed_carrier
@@ -218,9 +217,9 @@ def verify(
 
     digest = None
     if lookup.recipient_phone:
-        digest = recipient_digest(_normalize(lookup.recipient_phone, "recipient_phone"))
+        digest = recipient_digest(phones.normalize_field(lookup.recipient_phone, "recipient_phone"))
     proofs = []
-    if staff_ids and (lookup.tracking_code or digest):
+    if verdict.status == VERIFIED and (lookup.tracking_code or digest):
         # One query for both answers, and only for a registered staff number.
         proofs = selectors.parcel_and_call(
             e164, tracking_code=lookup.tracking_code or "", digest=digest or ""
@@ -366,7 +365,7 @@ def call_intent_create(
         .filter(staff=staff, number=staff_phone)
         .exists()
     ):
-        raise RegistryError(
+        raise VerificationError(
             "phone_not_registered",
             _("This phone is not an active phone of an active staff member of this carrier."),
         )
@@ -394,7 +393,7 @@ def report_submit(
     naming a carrier that the number is not of raises an impersonation alert to that carrier
     (capped per `origin`, who sent it)."""
     report = ScamReport(
-        number=_normalize(number, "number"),
+        number=phones.normalize_field(number, "number"),
         reporter=reporter,
         claimed_carrier=claimed_carrier,
         channel=channel,
@@ -403,21 +402,14 @@ def report_submit(
     _validate_report(report)
     with transaction.atomic():
         report.save()
-        if claimed_carrier is not None and not _verdict_is_of(
-            number_verdict(report.number), claimed_carrier.slug
+        if claimed_carrier is not None and not number_verdict(report.number).is_of(
+            claimed_carrier.slug
         ):
             alert_record(
                 carrier=claimed_carrier, number=report.number, source="report", origin=origin
             )
     freshness.numbers_changed([report.number])
     return report
-
-
-def _verdict_is_of(verdict: dict, carrier_slug: str) -> bool:
-    """The number is this carrier's: an official channel of it, or its staff's now."""
-    return verdict["status"] in (OFFICIAL, VERIFIED) and any(
-        carrier["slug"] == carrier_slug for carrier in verdict["carriers"]
-    )
 
 
 def report_receive(
@@ -472,7 +464,9 @@ def _validate_report(report: ScamReport) -> None:
         report.full_clean(exclude=["claimed_carrier"])
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
-        raise RegistryError("invalid", f"{field}: {' '.join(messages)}", {"field": field}) from None
+        raise VerificationError(
+            "invalid", f"{field}: {' '.join(messages)}", {"field": field}
+        ) from None
 
 
 def report_mark_reviewed(*, report: ScamReport) -> ScamReport:
@@ -487,9 +481,9 @@ def number_clear(*, number: str, reason: str, user) -> NumberClearance:
     """A superuser clears a wrongly reported number: the reports so far stop counting; the
     reason and who decided are kept."""
     if not reason.strip():
-        raise RegistryError("invalid", _("A reason is required."), {"field": "reason"})
+        raise VerificationError("invalid", _("A reason is required."), {"field": "reason"})
     clearance = NumberClearance.objects.create(
-        number=_normalize(number, "number"), reason=reason.strip(), cleared_by=user
+        number=phones.normalize_field(number, "number"), reason=reason.strip(), cleared_by=user
     )
     freshness.numbers_changed([clearance.number])
     return clearance
@@ -705,7 +699,7 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         error = f"{type(exc).__name__}: {exc}"[:500]
     if not error:
         delivery.status, delivery.delivered_at, delivery.last_error = (
-            "delivered",
+            WebhookDelivery.Status.DELIVERED,
             timezone.now(),
             "",
         )
@@ -713,7 +707,11 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.last_error = error
         if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.FAILED
-    delivery.save(update_fields=["status", "delivered_at", "last_error"])
+        else:
+            # Exponential backoff: 1, 2, 4… times WEBHOOK_RETRY_BASE_SECONDS.
+            backoff = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
+            delivery.next_attempt_at = timezone.now() + timedelta(seconds=backoff)
+    delivery.save(update_fields=["status", "delivered_at", "last_error", "next_attempt_at"])
     return delivery
 
 
@@ -764,6 +762,7 @@ def webhook_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
     from .tasks import deliver_webhook
 
     delivery.status, delivery.attempts = WebhookDelivery.Status.PENDING, 0
-    delivery.save(update_fields=["status", "attempts"])
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     enqueue_on_commit(deliver_webhook, delivery.pk)
     return delivery

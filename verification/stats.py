@@ -1,13 +1,13 @@
 """Lookup counts for the carrier dashboard, kept as counters in the cache so that a lookup
 writes no database row and costs no round trip of its own (the increments ride along with
-the next request's, config.cache.add_later); the rollup beat job copies them into
+the next request's, core.cache.add_later); the rollup beat job copies them into
 DailyLookupStat."""
 
 from datetime import date, timedelta
 
 from django.utils import timezone
 
-from config import cache
+from core import cache
 
 
 def counter_key(day: date, carrier_slug: str, outcome: str) -> str:

@@ -1,13 +1,10 @@
 """Celery tasks: thin wrappers that take a row's id and call a service. Enqueued only after
 the transaction that wrote the row commits; the sweep re-enqueues what is still pending."""
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
-from . import services, stats
+from . import selectors, services, stats
 from .models import WebhookDelivery
 
 
@@ -15,27 +12,22 @@ from .models import WebhookDelivery
 def deliver_webhook(delivery_id: int) -> str:
     delivery = services.webhook_attempt(delivery_id=delivery_id)
     if delivery is not None and delivery.status == WebhookDelivery.Status.PENDING:
-        # Exponential backoff as a new message rather than Celery's retry, so that it works
-        # the same when tasks run eagerly; WEBHOOK_MAX_ATTEMPTS in the service ends it.
-        backoff = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
-        deliver_webhook.apply_async((delivery_id,), countdown=backoff)
+        # The next try as a new message at the time the service set, rather than Celery's
+        # retry, so that it works the same when tasks run eagerly.
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        deliver_webhook.apply_async((delivery_id,), countdown=max(0.0, wait))
     return delivery.status if delivery else "missing"
 
 
 @shared_task(acks_late=True)
 def sweep_pending_webhooks() -> int:
-    """Re-enqueue deliveries still pending a while after they were written: their task was
-    lost (broker down at enqueue time, worker killed). Delivering twice is harmless: the
-    task re-reads the row and the receiver de-duplicates by event id."""
-    stale = timezone.now() - timedelta(seconds=settings.SWEEP_AFTER_SECONDS)
-    pending = list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, created_at__lt=stale
-        ).values_list("pk", flat=True)[:1000]
-    )
-    for delivery_id in pending:
+    """Re-enqueue deliveries whose attempt is overdue: their task was lost (broker down at
+    enqueue time, worker killed). Delivering twice is harmless: the task re-reads the row
+    and the receiver de-duplicates by event id."""
+    overdue = list(selectors.webhook_deliveries_overdue()[:1000])
+    for delivery_id in overdue:
         deliver_webhook.delay(delivery_id)
-    return len(pending)
+    return len(overdue)
 
 
 @shared_task(acks_late=True)

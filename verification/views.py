@@ -15,12 +15,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.defaults import page_not_found
 
-from config import cache, ratelimit
-from config.rates import parse_rate
+from core import cache, ratelimit
+from core.exceptions import ApplicationError
+from core.rates import parse_rate
 from registry import phones
-from registry.access import access_can_use_registry_admin, access_carriers_for_user
-from registry.freshness import verdict_key
-from registry.services import RegistryError
+from registry.access import (
+    access_can_use_registry_admin,
+    access_carriers_for_user,
+    access_is_superuser,
+)
 
 from . import dashboard as dashboard_data
 from . import selectors, services, stats
@@ -65,7 +68,7 @@ def _carrier_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _add_service_error(form: forms.Form, exc: RegistryError) -> None:
+def _add_service_error(form: forms.Form, exc: ApplicationError) -> None:
     """A service's refusal beside the field it is about. The service's message starts with
     the API's field name ("number: …"); beside its field, the reason alone reads better."""
     field = exc.details.get("field", "number")
@@ -82,7 +85,7 @@ def _too_many(request, retry_after: int):
 
 
 def unavailable(request):
-    """What the public pages answer while the database is unreachable (config.errors): a
+    """What the public pages answer while the database is unreachable (core.errors): a
     short page with the official hotlines as last read, and the rule that stops the scam,
     instead of "Server Error (500)". Touches nothing but the cache."""
     response = render(
@@ -139,9 +142,8 @@ def home(request):
         )
     # One round trip to the cache for the limits and the number's cached verdict.
     windows = _lookup_windows(request)
-    e164 = services.normalized_or_none(request.POST.get("number"))
     prefetched, counts = cache.fetch(
-        [verdict_key(e164)] if e164 else [], [window.counter for window in windows]
+        services.verdict_keys(request.POST.get("number")), [window.counter for window in windows]
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:
@@ -164,7 +166,7 @@ def home(request):
             prefetched=prefetched,
             origin=services.AlertSource.address(ratelimit.client_ip(request)),
         )
-    except RegistryError as exc:
+    except ApplicationError as exc:
         _add_service_error(form, exc)
         return render(request, "verification/home.html", {"form": form}, status=400)
     verdict = services.web_verdict(answer)
@@ -300,7 +302,7 @@ def report(request):
         )
     except ratelimit.RateLimited as exc:
         return _too_many(request, exc.retry_after)
-    except RegistryError as exc:
+    except ApplicationError as exc:
         _add_service_error(form, exc)
         return render(request, "verification/report.html", {"form": form}, status=400)
     return render(request, "verification/report_thanks.html")
@@ -433,7 +435,7 @@ def dashboard(request):
         **admin.site.each_context(request),
         "title": _("Dashboard of %(carrier)s") % {"carrier": carrier.name},
         "carrier": carrier,
-        "carriers": allowed if request.user.is_superuser else [],
+        "carriers": allowed if access_is_superuser(request.user) else [],
         "charts": charts,
         "first_day": data["days"][0],
         "last_day": data["days"][-1],

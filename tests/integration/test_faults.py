@@ -208,7 +208,7 @@ def test_a_report_made_while_the_broker_is_down_succeeds_and_its_alert_is_delive
         assert response.status_code == 201
         delivery = WebhookDelivery.objects.get()
         assert delivery.status == "pending"
-        WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
         with transaction.atomic():
             sweep_pending_webhooks.apply()
         wait_for(lambda: WebhookDelivery.objects.get().status == "delivered")

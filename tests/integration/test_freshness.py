@@ -8,7 +8,7 @@ import signal
 import pytest
 from django.core.cache import cache as django_cache
 
-from config import cache
+from core import cache
 from registry import services as registry_services
 from registry.freshness import verdict_key
 from registry.models import ClientAPIKey

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from config import cache
+from core import cache
 from registry.freshness import CARRIERS_KEY
 from tests.api_client import make_key
 from tests.integration.conftest import _worker_env, wait_for
@@ -213,7 +213,7 @@ def test_chunked_bodies_are_read_and_over_a_megabyte_is_413(serve, staff_a):
 
 
 def test_chunked_bodies_reach_django_through_gunicorn_alone_too(tmp_path):
-    """The WSGI wrapper (config/bodies.py): for gunicorn reached without the nginx in front."""
+    """The WSGI wrapper (core/bodies.py): for gunicorn reached without the nginx in front."""
     port = free_port()
     env = {
         **_worker_env(),

@@ -112,7 +112,7 @@ def test_work_enqueued_while_the_broker_is_down_is_delivered_by_the_sweep(carrie
         delivery = WebhookDelivery.objects.get()
         assert delivery.status == "pending" and receiver.received == []
         # Later, with the broker back, the periodic sweep finds the pending row.
-        WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
         assert sweep_pending_webhooks.apply().get() == 1
         delivery = wait_for(delivery_settled(delivery.pk))
     assert delivery.status == "delivered"

@@ -733,6 +733,17 @@ def test_an_invalid_recipient_phone_is_a_form_error(client, world, staff_a, alic
     assert not DeliveryAssignment.objects.filter(tracking_code="TRK-A-9").exists()
 
 
+def test_a_staff_member_who_is_not_active_cannot_take_a_parcel_as_in_the_api(
+    client, world, staff_a, alice
+):
+    services.staff_revoke(staff=staff_a)
+    response = login(client, alice).post(url("deliveryassignment", "add"), assignment_data(staff_a))
+    assert response.status_code == 200
+    refused = response.context["adminform"].form.non_field_errors().as_data()
+    assert [error.code for error in refused] == ["staff_not_active"]
+    assert not DeliveryAssignment.objects.filter(tracking_code="TRK-A-9").exists()
+
+
 def test_a_duplicate_tracking_code_is_a_form_error(client, world, staff_a, alice):
     response = login(client, alice).post(
         url("deliveryassignment", "add"), assignment_data(staff_a, tracking_code="TRK-A-1")

@@ -2,7 +2,7 @@
 SQLite. Retention forgets whole days on both; (carrier, tracking code) stays unique."""
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -119,28 +119,72 @@ def test_the_database_refuses_a_duplicate_code_written_around_the_services(staff
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_two_writers_of_the_same_new_code_make_one_assignment(staff_a):
-    """The second writer waits for the first's lock, then finds the code and updates it."""
+@pytest.mark.parametrize("margin", [timedelta(0), timedelta(days=1)], ids=["day", "midnight"])
+def test_two_writers_of_the_same_new_code_make_one_assignment(staff_a, monkeypatch, margin):
+    """The second writer waits for the first (for the day's unique index, or near midnight
+    for its lock), then finds the code and updates it."""
+    monkeypatch.setattr(partitions, "DAY_BOUNDARY_MARGIN", margin)
     items = [{"tracking_code": "VN-RACE", "employee_code": "A001"}]
+    waited, second = _two_writers(staff_a, items, items)
+    assert waited and (second.created, second.updated) == (0, 1)
+    assert DeliveryAssignment.objects.filter(tracking_code="VN-RACE").count() == 1
+
+
+def _two_writers(staff, first_items, second_items):
+    """The first writer's transaction stays open a second while the second writes: whether
+    the second was still waiting then, and the second's result."""
     outcome = {}
 
     def second_writer():
         try:
             outcome["result"] = services.assignments_bulk_upsert(
-                carrier=staff_a.carrier, items=items
+                carrier=staff.carrier, items=second_items
             )
         finally:
             connections.close_all()
 
     with transaction.atomic():
-        first = services.assignments_bulk_upsert(carrier=staff_a.carrier, items=items)
+        services.assignments_bulk_upsert(carrier=staff.carrier, items=first_items)
         thread = threading.Thread(target=second_writer)
         thread.start()
         thread.join(timeout=1)
-        assert thread.is_alive()  # waiting for the first writer's lock
+        waited = thread.is_alive()
     thread.join(timeout=10)
-    assert (first.created, outcome["result"].created, outcome["result"].updated) == (1, 0, 1)
-    assert DeliveryAssignment.objects.filter(tracking_code="VN-RACE").count() == 1
+    return waited, outcome["result"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_different_codes_of_one_carrier_do_not_wait_for_each_other(staff_a, monkeypatch):
+    monkeypatch.setattr(partitions, "DAY_BOUNDARY_MARGIN", timedelta(0))
+    waited, second = _two_writers(
+        staff_a,
+        [{"tracking_code": "VN-ONE", "employee_code": "A001"}],
+        [{"tracking_code": "VN-TWO", "employee_code": "A001"}],
+    )
+    assert not waited and (second.created, second.updated) == (1, 0)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_near_local_midnight_writers_of_one_carrier_take_turns(staff_a, monkeypatch):
+    """Near midnight their rows may go to two days' partitions, where no index sees both."""
+    monkeypatch.setattr(partitions, "DAY_BOUNDARY_MARGIN", timedelta(days=1))  # always near
+    waited, second = _two_writers(
+        staff_a,
+        [{"tracking_code": "VN-ONE", "employee_code": "A001"}],
+        [{"tracking_code": "VN-TWO", "employee_code": "A001"}],
+    )
+    assert waited and (second.created, second.updated) == (1, 0)
+
+
+def test_only_moments_within_the_margin_of_local_midnight_are_near_a_day_boundary():
+    midnight = partitions.day_start(date(2026, 12, 2))
+    margin = partitions.DAY_BOUNDARY_MARGIN
+    assert partitions.near_day_boundary(midnight - margin / 2)
+    assert partitions.near_day_boundary(midnight + margin / 2)
+    assert not partitions.near_day_boundary(midnight - margin * 2)
+    assert not partitions.near_day_boundary(midnight + timedelta(hours=12))
 
 
 @postgres_only

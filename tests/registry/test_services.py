@@ -202,10 +202,23 @@ class TestAssignments:
         assert not created
         assert DeliveryAssignment.objects.get().status == "delivered"
 
+    def test_it_stores_and_returns_the_tracking_code_without_surrounding_blanks(self, staff_a):
+        assignment, created = services.assignment_upsert(
+            carrier=staff_a.carrier, tracking_code=" T1 ", staff=staff_a
+        )
+        assert created and assignment.tracking_code == "T1"
+
     def test_it_refuses_staff_of_another_carrier(self, staff_a, carrier_b):
         with pytest.raises(services.RegistryError) as caught:
             services.assignment_upsert(carrier=carrier_b, tracking_code="T1", staff=staff_a)
         assert caught.value.code == "unknown_employee"
+
+    def test_it_refuses_a_staff_member_who_is_not_active_as_the_api_does(self, staff_a):
+        services.staff_revoke(staff=staff_a)
+        with pytest.raises(services.RegistryError) as caught:
+            services.assignment_upsert(carrier=staff_a.carrier, tracking_code="T1", staff=staff_a)
+        assert caught.value.code == "staff_not_active"
+        assert not DeliveryAssignment.objects.exists()
 
     def test_it_refuses_a_window_that_ends_before_it_starts(self, staff_a):
         from django.utils import timezone

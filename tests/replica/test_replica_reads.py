@@ -1,5 +1,5 @@
 """The lookup path reads from a real streaming replica, and from the primary when the replica
-is down or lags more than REPLICA_MAX_LAG_SECONDS (config/replica.py)."""
+is down or lags more than REPLICA_MAX_LAG_SECONDS (core/replica.py)."""
 
 import time
 

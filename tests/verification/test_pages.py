@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client, override_settings
 
-from config import ratelimit
+from core import ratelimit
 from registry import services as registry_services
 from verification import services
 
@@ -544,7 +544,7 @@ class TestNoExternalHost:
             sheets = Page(html(response)).all("link", rel="stylesheet")
             assert [sheet["href"] for sheet in sheets] == ["/static/css/site.css"], name
             # One script, deferred, from this site: it saves the hotlines for offline use
-            # (config/webapp.py). The page does not need it; nothing runs inline.
+            # (core/webapp.py). The page does not need it; nothing runs inline.
             scripts = Page(html(response)).all("script")
             assert [script.get("src") for script in scripts] == ["/static/js/offline.js"], name
             assert all("defer" in script for script in scripts), name

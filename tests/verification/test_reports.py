@@ -140,9 +140,7 @@ class TestModeration:
         assert verify(SCAMMER)["report_count"] == 1
 
     def test_a_clearance_needs_a_reason(self, root):
-        from registry.services import RegistryError
-
-        with pytest.raises(RegistryError):
+        with pytest.raises(services.VerificationError):
             services.number_clear(number=SCAMMER, reason="  ", user=root)
 
     def test_the_carrier_marks_a_possible_spoofing_case_reviewed(self, report, staff_a):

@@ -6,12 +6,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from core.exceptions import ApplicationError
 from registry import services as registry_services
 from registry.models import StaffPhone
-from registry.services import RegistryError
 from verification import services
 from verification.models import CallIntent
-from verification.services import Lookup, mask_name, verify
+from verification.services import Lookup, VerificationError, mask_name, verify
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ class TestStatuses:
 
     @pytest.mark.parametrize("raw", ["abc", "12", "x" * 100, "+999 1234"])
     def test_an_invalid_number_is_refused(self, db, raw):
-        with pytest.raises(RegistryError) as caught:
+        with pytest.raises(ApplicationError) as caught:
             verify(raw)
         assert caught.value.code == "invalid_number"
 
@@ -155,7 +155,7 @@ class TestClaimedCarrier:
         assert claimed["matches"] is False
 
     def test_an_unknown_carrier_is_refused(self, staff_a):
-        with pytest.raises(RegistryError) as caught:
+        with pytest.raises(VerificationError) as caught:
             verify("0912345678", Lookup(claimed_carrier="nope"))
         assert caught.value.code == "unknown_carrier"
 
@@ -259,7 +259,7 @@ class TestAssignmentAndCallingNow:
         )
 
     def test_an_invalid_recipient_phone_is_refused_naming_the_field(self, staff_a):
-        with pytest.raises(RegistryError) as caught:
+        with pytest.raises(ApplicationError) as caught:
             verify("0912345678", Lookup(recipient_phone="abc"), with_details=True)
         assert caught.value.code == "invalid_number"
         assert caught.value.details["field"] == "recipient_phone"

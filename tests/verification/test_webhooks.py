@@ -133,7 +133,7 @@ class TestDelivery:
         services.alert_record(carrier=carrier, number="+84901111333", source="lookup")
         assert WebhookDelivery.objects.count() == 2
 
-    def test_the_sweep_re_enqueues_old_pending_deliveries_only(
+    def test_the_sweep_re_enqueues_overdue_deliveries_only(
         self, alpha_with_webhook, settings, django_capture_on_commit_callbacks
     ):
         settings.SWEEP_AFTER_SECONDS = 60
@@ -146,7 +146,30 @@ class TestDelivery:
         services.alert_record(carrier=carrier, number="+84901111333", source="report")
         old = WebhookDelivery.objects.order_by("pk").first()
         WebhookDelivery.objects.filter(pk=old.pk).update(
+            next_attempt_at=timezone.now() - timedelta(minutes=5)
+        )
+        assert sweep_pending_webhooks.apply().get() == 1
+
+    def test_the_sweep_leaves_a_delivery_waiting_out_its_backoff(
+        self, alpha_with_webhook, settings, django_capture_on_commit_callbacks
+    ):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        settings.SWEEP_AFTER_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS = 120, 80
+        delivery, _ = alert(
+            alpha_with_webhook("http://127.0.0.1:9/x"), django_capture_on_commit_callbacks
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
             created_at=timezone.now() - timedelta(minutes=5)
+        )
+        for _attempt in range(2):  # refused twice: the next try is 160 s away
+            services.webhook_attempt(delivery_id=delivery.pk)
+        assert sweep_pending_webhooks.apply().get() == 0
+        # Its task lost (a broker outage): once it is overdue, the sweep takes it.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=timezone.now() - timedelta(minutes=3)
         )
         assert sweep_pending_webhooks.apply().get() == 1
 

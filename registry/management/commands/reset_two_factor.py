@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from config.twofactor import two_factor_reset
+from core.twofactor import two_factor_reset
 
 
 class Command(BaseCommand):

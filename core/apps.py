@@ -1,4 +1,4 @@
-"""The admin's app config: Django's admin with our site (config.twofactor.AdminSite), which
+"""The admin's app config: Django's admin with our site (core.twofactor.AdminSite), which
 asks staff for a second factor after the password."""
 
 from django.contrib import admin
@@ -6,7 +6,7 @@ from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 
 
 class AdminConfig(DjangoAdminConfig):
-    default_site = "config.twofactor.AdminSite"
+    default_site = "core.twofactor.AdminSite"
 
     def ready(self):
         super().ready()

@@ -9,8 +9,8 @@ from django.db import connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from config import cache as cache_wrapper
-from config import replica
+from core import cache as cache_wrapper
+from core import replica
 
 CHECK_SECONDS = 2
 READY_DEADLINE_SECONDS = 2.5

@@ -35,7 +35,7 @@ class Window:
 
     @property
     def counter(self) -> tuple[str, int]:
-        """(key, ttl) for config.cache.fetch: the key outlives its window by a second."""
+        """(key, ttl) for core.cache.fetch: the key outlives its window by a second."""
         return self.key, self.rate.seconds + 1
 
     def retry_after(self, count: int) -> int:

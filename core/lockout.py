@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-DEVICE_SALT = "config.lockout.device"
+DEVICE_SALT = "core.lockout.device"
 
 
 def remember_device(response, user) -> None:

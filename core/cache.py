@@ -13,8 +13,10 @@ import threading
 import time
 from collections import Counter
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 
 from core import metrics
 
@@ -118,6 +120,30 @@ def _local_hit(key: str, ttl: int) -> int:
 COUNTER_TTL = 3 * 86400
 
 
+_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+_clients: dict[tuple, redis.Redis] = {}
+# Values in Django's own format (an int as is, anything else pickled), so that what a
+# pipeline reads is what cache.set wrote, and the other way round.
+_serializer = RedisSerializer()
+
+
+def _redis() -> redis.Redis | None:
+    """redis-py's own client on the cache's server, database and timeouts, for what Django's
+    cache API cannot do (a pipeline, a script); None when the cache is not Redis (the local
+    memory of the embedded default). Django's backend keeps its client to itself."""
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != _REDIS_BACKEND:
+        return None
+    location = config["LOCATION"].split(",")[0]  # the first server is the one written to
+    options = config.get("OPTIONS", {})
+    key = (location, options.get("socket_connect_timeout"), options.get("socket_timeout"))
+    if key not in _clients:
+        _clients[key] = redis.Redis.from_url(
+            location, socket_connect_timeout=key[1], socket_timeout=key[2]
+        )
+    return _clients[key]
+
+
 def fetch(keys: list[str], counters: list[tuple[str, int]]) -> tuple[dict, dict]:
     """Values of `keys` (missing ones left out), and each counter's value after adding one
     (`counters` are (key, ttl): the key expires ttl seconds after its first count). One
@@ -125,9 +151,9 @@ def fetch(keys: list[str], counters: list[tuple[str, int]]) -> tuple[dict, dict]
     try:
         if not available():
             raise ConnectionError("paused after a failure")
-        backend = caches["default"]
-        if isinstance(backend, RedisCache):
-            values, counts = _fetch_redis(backend, keys, counters)
+        client = _redis()
+        if client is not None:
+            values, counts = _fetch_redis(client, keys, counters)
         else:
             values, counts = _fetch_generic(keys, counters)
         metrics.cache_reads(len(values), len(keys) - len(values))
@@ -154,10 +180,8 @@ def _fetch_generic(keys, counters):
     return values, counts
 
 
-def _fetch_redis(backend: RedisCache, keys, counters):
-    # Django's RedisCache has no pipeline: use its client, key names and serializer so that
-    # what we read and write here is what cache.get/set see.
-    client = backend._cache.get_client(write=True)  # noqa: SLF001
+def _fetch_redis(client: redis.Redis, keys, counters):
+    # Django's cache API has no pipeline: redis-py's, with Django's key names and format.
     pipe = client.pipeline(transaction=False)
     # Pending counters first, so that a read in the same trip sees them.
     pending = _take_pending()
@@ -178,7 +202,7 @@ def _fetch_redis(backend: RedisCache, keys, counters):
             _pending_increments.update(pending)
         raise
     values = {
-        key: backend._cache._serializer.loads(raw)  # noqa: SLF001
+        key: _serializer.loads(raw)
         for key, raw in zip(keys, replies[: len(keys)], strict=True)
         if raw is not None
     }
@@ -209,9 +233,8 @@ def uncount(key: str) -> None:
     if not available():
         return
     try:
-        backend = caches["default"]
-        if isinstance(backend, RedisCache):
-            client = backend._cache.get_client(write=True)  # noqa: SLF001
+        client = _redis()
+        if client is not None:
             client.eval(_UNCOUNT, 1, cache.make_and_validate_key(key))
         elif cache.get(key) is not None and cache.decr(key) <= 0:
             cache.delete(key)

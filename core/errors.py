@@ -11,21 +11,18 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.views import set_rollback
 
-from config.ratelimit import RateLimited
-from registry.phones import InvalidPhoneNumber
-from registry.services import RegistryError
+from core.ratelimit import RateLimited
+
+from .exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
-# Codes of RegistryError that are conflicts with what is stored, not malformed input.
-CONFLICT_CODES = {"phone_in_use", "duplicate_channel"}
-# Codes of RegistryError that say the thing named is not there (for this caller).
-NOT_FOUND_CODES = {"unknown_parcel"}
 PHONE_REASON_CODES = {"not_a_number", "too_short", "too_long", "invalid_country_code"}
 
 
@@ -95,12 +92,9 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, RateLimited):
         exc = exceptions.Throttled(wait=exc.retry_after)
-    if isinstance(exc, InvalidPhoneNumber):
-        return error_response("invalid_number", exc.message, 400, {"reason": exc.reason})
-    if isinstance(exc, RegistryError):
+    if isinstance(exc, ApplicationError):
         set_rollback()
-        status = 409 if exc.code in CONFLICT_CODES else 404 if exc.code in NOT_FOUND_CODES else 400
-        return error_response(exc.code, exc.message, status, exc.details)
+        return error_response(exc.code, exc.message, exc.status, exc.details)
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()
         return _validation_error(exc)
@@ -198,10 +192,8 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not _is_api(request):
             if isinstance(exception, OperationalError | InterfaceError):
-                from verification.views import unavailable  # pages are verification's
-
                 logger.warning("database unavailable: %s", type(exception).__name__)
-                return unavailable(request)
+                return import_string(settings.DATABASE_UNAVAILABLE_VIEW)(request)
             return None
         if isinstance(exception, OperationalError | InterfaceError):
             return service_unavailable()

@@ -1,4 +1,4 @@
-"""The admin's second step (config.twofactor): verify a code, enrol an authenticator on first
+"""The admin's second step (core.twofactor): verify a code, enrol an authenticator on first
 sign-in, show the new recovery codes once. For a signed-in staff user who has not yet
 passed the second factor; admin_view cannot guard them, since it asks for that factor."""
 
@@ -20,8 +20,8 @@ from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.lockout import remember_device
-from config.twofactor import (
+from core.lockout import remember_device
+from core.twofactor import (
     NEW_CODES_SESSION_KEY,
     second_factor_pass,
     second_factor_passed,

@@ -4,7 +4,7 @@ Django reads exactly CONTENT_LENGTH bytes of a body, so a body sent with
 `Transfer-Encoding: chunked` looked empty: a JSON lookup answered "number required", and a
 chunked body over the limit slipped past the 413. This WSGI wrapper reads such a body (up to
 one byte past the largest body any path takes), then hands Django the bytes with their
-length; config.errors.ApiErrorMiddleware refuses what is over the limit as for any body.
+length; core.errors.ApiErrorMiddleware refuses what is over the limit as for any body.
 scripts/serve's nginx already sends bodies whole with a length: this holds for gunicorn
 reached directly too."""
 

@@ -1,6 +1,6 @@
-"""What the OpenAPI schema needs beyond the views: the error shape and the key scheme."""
+"""What the OpenAPI schema needs beyond the views: the error shape. (The API key scheme is
+described next to its authentication, registry.apikeys.)"""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -36,17 +36,3 @@ def errors(*statuses: int) -> dict:
         status: OpenApiResponse(ErrorSerializer, description=described[status])
         for status in statuses
     }
-
-
-class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "registry.apikeys.ApiKeyAuthentication"
-    name = "ApiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Authorization: Api-Key <key>`; "
-            "keys come from `manage.py create_api_key`.",
-        }

@@ -1,7 +1,7 @@
 """Two-factor sign-in to the admin (django-otp): after the password, a TOTP code from an
 authenticator app or a one-time recovery code. With DEBUG off every staff user must pass it
 and enrols on first sign-in; with DEBUG on (the embedded demo) only users who enrolled are
-asked. The views are in config.twofactor_views."""
+asked. The views are in core.twofactor_views."""
 
 from urllib.parse import urlencode
 
@@ -14,7 +14,7 @@ from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.lockout import remember_device
+from core.lockout import remember_device
 
 # The recovery codes just made, shown once by the next page and then forgotten.
 NEW_CODES_SESSION_KEY = "two_factor_new_codes"
@@ -98,7 +98,7 @@ class AdminSite(admin.AdminSite):
         return redirect(with_next("admin:two-factor", next_url))
 
     def get_urls(self):
-        from config import twofactor_views as views
+        from core import twofactor_views as views
 
         return [
             path("two-factor/", views.verify, name="two-factor"),
