@@ -9,8 +9,7 @@ from django.db import connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from core import cache as cache_wrapper
-from core import replica
+from core import replica, resilient_cache
 
 CHECK_SECONDS = 2
 READY_DEADLINE_SECONDS = 2.5
@@ -33,7 +32,7 @@ def _cache() -> None:
     cache.set("readyz", "1", 10)
     if cache.get("readyz") != "1":
         raise RuntimeError("read back nothing")
-    cache_wrapper.resume()
+    resilient_cache.resume()
 
 
 def _broker() -> None:

@@ -2,9 +2,10 @@
 
 Counted where things happen: request latency by view, server errors and rate-limit
 refusals (429, from any limit) in MetricsMiddleware, verdicts and impersonation alerts in
-verification.services, cache hits, misses and failures in core.cache. Read when scraped: the
-Celery queue depth and the webhook deliveries pending or failed (the worker that delivers
-them is another process, often on another host: the database knows, this process does not).
+verification.services, cache hits, misses and failures in core.resilient_cache. Read when
+scraped: the Celery queue depth and the webhook deliveries pending or failed (the worker
+that delivers them is another process, often on another host: the database knows, this
+process does not).
 
 Under gunicorn each worker counts in files under PROMETHEUS_MULTIPROC_DIR (scripts/serve
 sets it, empty, at every start) and a scrape adds them up; without it, the counts are this

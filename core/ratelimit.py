@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import cache
+from . import resilient_cache
 from .rates import Rate
 
 
@@ -35,7 +35,7 @@ class Window:
 
     @property
     def counter(self) -> tuple[str, int]:
-        """(key, ttl) for core.cache.fetch: the key outlives its window by a second."""
+        """(key, ttl) for resilient_cache.fetch: the key outlives its window by a second."""
         return self.key, self.rate.seconds + 1
 
     def retry_after(self, count: int) -> int:
@@ -50,7 +50,7 @@ def hit(bucket: str, rate: Rate) -> int:
     resets (what Retry-After says). One atomic INCR in the cache, or in this process while
     the cache is down: limits degrade, they never switch off."""
     window = Window.now(bucket, rate)
-    _values, counts = cache.fetch([], [window.counter])
+    _values, counts = resilient_cache.fetch([], [window.counter])
     return window.retry_after(counts[window.key])
 
 

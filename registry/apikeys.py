@@ -16,7 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.views import APIView
 
-from core import cache, ratelimit
+from core import ratelimit, resilient_cache
 from core.ratelimit import Window, client_ip
 from core.rates import parse_rate
 
@@ -45,7 +45,7 @@ def _cache_key(prefix: str) -> str:
 
 
 def forget(prefix: str) -> None:
-    cache.delete_many([_cache_key(prefix)])
+    resilient_cache.delete_many([_cache_key(prefix)])
 
 
 def _digest(raw_key: str) -> str:
@@ -68,7 +68,7 @@ def _load(raw_key: str, prefix: str) -> KeyInfo | None:
     )
     # No longer than a verdict: a key revoked while the cache was unreachable (its entry could
     # not be dropped) is refused within VERDICT_CACHE_SECONDS all the same.
-    cache.set(_cache_key(prefix), asdict(info), settings.VERDICT_CACHE_SECONDS)
+    resilient_cache.set(_cache_key(prefix), asdict(info), settings.VERDICT_CACHE_SECONDS)
     return info
 
 
@@ -90,7 +90,7 @@ def verify(raw_key: str, cached: dict | None = None) -> KeyInfo | None:
     if prefix is None:
         return None
     if cached is None:
-        cached = cache.get(_cache_key(prefix))
+        cached = resilient_cache.get(_cache_key(prefix))
     if cached is not None and constant_time_compare(cached["digest"], _digest(raw_key)):
         info = KeyInfo(**cached)
     else:
@@ -138,7 +138,7 @@ def _charge_the_address(request, prefetched: "Prefetched | None") -> None:
         retry_after = window.retry_after(prefetched.counts[window.key])
     else:
         if prefetched is not None:
-            cache.uncount(prefetched.window.key)
+            resilient_cache.uncount(prefetched.window.key)
         retry_after = ratelimit.hit(_bucket(request, None), parse_rate(settings.API_RATE_LIMIT))
     if retry_after:
         raise exceptions.Throttled(wait=retry_after)
@@ -197,7 +197,7 @@ def prefetch(request, keys: list[str]) -> Prefetched:
     prefix = _prefix(raw_key) if raw_key else None
     key_cache_key = _cache_key(prefix) if prefix else None
     window = Window.now(_bucket(request, prefix), parse_rate(settings.API_RATE_LIMIT))
-    values, counts = cache.fetch(
+    values, counts = resilient_cache.fetch(
         [key_cache_key, *keys] if key_cache_key else keys, [window.counter]
     )
     prefetched = Prefetched(values, counts, window, key_cache_key)

@@ -6,7 +6,7 @@ so the very next lookup, on any worker, reads the new truth from the database.""
 
 from django.db import transaction
 
-from core import cache
+from core import resilient_cache
 
 CARRIERS_KEY = "carriers:v1"
 
@@ -16,10 +16,10 @@ def verdict_key(e164: str) -> str:
 
 
 def _delete_after_commit(keys: list[str]) -> None:
-    # core.cache.delete_many shrugs off an outage: a committed write is never undone by
+    # core.resilient_cache.delete_many shrugs off an outage: a committed write is never undone by
     # the cache, and the entries expire on their own (VERDICT_CACHE_SECONDS).
     if keys:
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        transaction.on_commit(lambda: resilient_cache.delete_many(keys))
 
 
 def numbers_changed(numbers) -> None:

@@ -82,9 +82,9 @@ def _local_webhook_receivers(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (the test Redis database is our own)."""
-    from core import cache
+    from core import resilient_cache
 
-    cache.clear()
+    resilient_cache.clear()
     yield
 
 

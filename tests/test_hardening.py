@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from core import cache
+from core import resilient_cache
 from core.ratelimit import Window
 from core.rates import parse_rate
 from registry.models import DeliveryAssignment
@@ -250,6 +250,6 @@ class TestWrongKeys:
         prefixes = [f"zz{i:06d}" for i in range(20)]
         for prefix in prefixes:
             assert call(client, "GET", self.LOOKUP, f"{prefix}.secret").status_code == 401
-        assert all(cache.get(Window.now(f"key:{p}", rate).key) is None for p in prefixes)
+        assert all(resilient_cache.get(Window.now(f"key:{p}", rate).key) is None for p in prefixes)
         assert call(client, "GET", self.LOOKUP, "not-a-prefix-at-all!.x").status_code == 401
-        assert cache.get(Window.now("key:not-a-prefix-at-all!", rate).key) is None
+        assert resilient_cache.get(Window.now("key:not-a-prefix-at-all!", rate).key) is None

@@ -21,7 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from core import cache, replica
+from core import replica, resilient_cache
 from registry import phones
 from registry.freshness import CARRIERS_KEY
 from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
@@ -37,18 +37,18 @@ LAST_KNOWN_SECONDS = 7 * 86400
 
 def carrier_directory() -> list[dict]:
     """Active carriers with their official channels, as the public sees them."""
-    directory = cache.get(CARRIERS_KEY)
+    directory = resilient_cache.get(CARRIERS_KEY)
     if directory is None:
         directory = replica.read(_carrier_directory_from)
         # VERDICT_CACHE_SECONDS leaves room for the replica's staleness (settings.py).
-        cache.set(CARRIERS_KEY, directory, settings.VERDICT_CACHE_SECONDS)
-        cache.set(LAST_KNOWN_KEY, directory, LAST_KNOWN_SECONDS)
+        resilient_cache.set(CARRIERS_KEY, directory, settings.VERDICT_CACHE_SECONDS)
+        resilient_cache.set(LAST_KNOWN_KEY, directory, LAST_KNOWN_SECONDS)
     return directory
 
 
 def carrier_directory_last_known() -> list[dict]:
     """The directory without touching the database: its last known copy, or nothing."""
-    return cache.get(LAST_KNOWN_KEY) or []
+    return resilient_cache.get(LAST_KNOWN_KEY) or []
 
 
 def _carrier_directory_from(alias: str) -> list[dict]:

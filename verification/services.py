@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.celery import enqueue_on_commit
-from core import cache, metrics, outbound, ratelimit
+from core import metrics, outbound, ratelimit, resilient_cache
 from core.exceptions import ApplicationError
 from core.rates import parse_rate
 from registry import freshness, phones
@@ -99,10 +99,10 @@ def number_verdict(e164: str, prefetched: dict | None = None) -> NumberVerdict:
     """The cached number verdict; registry.freshness drops it on every write that changes it.
     `prefetched`: cache values the caller already fetched (a missing key is a known miss)."""
     key = verdict_key(e164)
-    verdict = prefetched.get(key) if prefetched is not None else cache.get(key)
+    verdict = prefetched.get(key) if prefetched is not None else resilient_cache.get(key)
     if not isinstance(verdict, NumberVerdict):  # a miss, or an entry of an older release
         verdict = _compute_number_verdict(e164)
-        cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
+        resilient_cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
     return verdict
 
 
@@ -527,7 +527,7 @@ def alert_record(
     )
     if not created:  # another request created it meanwhile: a sighting, not a new alert
         if cap_key:
-            cache.uncount(cap_key)
+            resilient_cache.uncount(cap_key)
         existing.update(**bump)
     else:
         metrics.IMPERSONATION_ALERTS.labels("alert").inc()
@@ -548,7 +548,7 @@ def _cap_key(carrier: Carrier, origin: AlertSource) -> str:
 def _within_cap(key: str) -> bool:
     """One more new alert from this source and hour: an atomic INCR in the cache (in this
     process while the cache is down, so the cap degrades to one per process)."""
-    _values, counts = cache.fetch([], [(key, 3600 + 60)])
+    _values, counts = resilient_cache.fetch([], [(key, 3600 + 60)])
     return counts[key] <= settings.IMPERSONATION_ALERTS_PER_SOURCE_HOUR
 
 

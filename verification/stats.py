@@ -1,13 +1,13 @@
 """Lookup counts for the carrier dashboard, kept as counters in the cache so that a lookup
 writes no database row and costs no round trip of its own (the increments ride along with
-the next request's, core.cache.add_later); the rollup beat job copies them into
+the next request's, core.resilient_cache.add_later); the rollup beat job copies them into
 DailyLookupStat."""
 
 from datetime import date, timedelta
 
 from django.utils import timezone
 
-from core import cache
+from core import resilient_cache
 
 
 def counter_key(day: date, carrier_slug: str, outcome: str) -> str:
@@ -15,7 +15,7 @@ def counter_key(day: date, carrier_slug: str, outcome: str) -> str:
 
 
 def count(carrier_slug: str, outcome: str) -> None:
-    cache.add_later(counter_key(timezone.localdate(), carrier_slug, outcome))
+    resilient_cache.add_later(counter_key(timezone.localdate(), carrier_slug, outcome))
 
 
 def read(days: list[date], carrier_slugs: list[str], outcomes: list[str]) -> dict[tuple, int]:
@@ -25,7 +25,8 @@ def read(days: list[date], carrier_slugs: list[str], outcomes: list[str]) -> dic
         for slug in carrier_slugs
         for outcome in outcomes
     }
-    found, _counts = cache.fetch(list(keys), [])  # also sends this process's pending counts
+    # The fetch also sends this process's pending counts.
+    found, _counts = resilient_cache.fetch(list(keys), [])
     return {keys[key]: value for key, value in found.items()}
 
 

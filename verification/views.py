@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django.views.defaults import page_not_found
 
-from core import cache, ratelimit
+from core import ratelimit, resilient_cache
 from core.exceptions import ApplicationError
 from core.rates import parse_rate
 from registry import phones
@@ -142,7 +142,7 @@ def home(request):
         )
     # One round trip to the cache for the limits and the number's cached verdict.
     windows = _lookup_windows(request)
-    prefetched, counts = cache.fetch(
+    prefetched, counts = resilient_cache.fetch(
         services.verdict_keys(request.POST.get("number")), [window.counter for window in windows]
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)

@@ -8,7 +8,7 @@ import signal
 import pytest
 from django.core.cache import cache as django_cache
 
-from core import cache
+from core import resilient_cache
 from registry import services as registry_services
 from registry.freshness import verdict_key
 from registry.models import ClientAPIKey
@@ -45,7 +45,7 @@ def test_writes_made_while_redis_was_frozen_are_seen_within_sixty_seconds(
         assert call(client, "GET", LOOKUP, raw).status_code == 401
     finally:
         os.kill(redis_server.process.pid, signal.SIGCONT)
-    cache.resume()  # what the readiness probe does once Redis answers again
+    resilient_cache.resume()  # what the readiness probe does once Redis answers again
 
     # An entry a write could not drop is still there, stale (the key's: its delete was not
     # even sent), and ends on its own within 60 s. (-2: gone, the verdict's delete reached

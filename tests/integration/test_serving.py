@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core import cache
+from core import resilient_cache
 from registry.freshness import CARRIERS_KEY
 from tests.api_client import make_key
 from tests.integration.conftest import _worker_env, wait_for
@@ -324,7 +324,8 @@ def test_a_frozen_redis_costs_a_request_at_most_a_second_and_readyz_says_so_with
 @pytest.mark.django_db(transaction=True)
 def test_with_the_database_down_public_pages_answer_a_short_503_with_the_hotlines(serve, carrier_a):
     verification_selectors.carrier_directory()  # the last known directory, in the cache...
-    cache.delete_many([CARRIERS_KEY])  # ...but not the fresh one: the pages need the database
+    # ...but not the fresh one: the pages need the database.
+    resilient_cache.delete_many([CARRIERS_KEY])
     tier = serve(DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
     for path in ["/", "/carriers/", "/warnings/"]:
         status, body, headers = get(f"{tier.base}{path}", {"Accept-Language": "en"})
