@@ -505,13 +505,12 @@ def alert_record(
     only count, so a campaign does not flood the carrier. Nor do many numbers from one
     `origin`: past IMPERSONATION_ALERTS_PER_SOURCE_HOUR new alerts in an hour, they are only
     counted in that hour's digest (alert_digests_send tells the carrier once)."""
-    counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
-    bump = {counter: F(counter) + 1, "last_seen": timezone.now()}
+    counter = _sighting_counter(source)
+    bump = _one_more_sighting(counter)
     today = timezone.localdate()
     existing = ImpersonationAlert.objects.filter(
         kind=ImpersonationAlert.Kind.IMPERSONATION, carrier=carrier, number=number, day=today
     )
-    # F() so that concurrent sightings add up instead of overwriting each other.
     if existing.update(**bump):
         return existing.get()
     cap_key = _cap_key(carrier, origin) if origin is not None else None
@@ -552,8 +551,18 @@ def _within_cap(key: str) -> bool:
     return counts[key] <= settings.IMPERSONATION_ALERTS_PER_SOURCE_HOUR
 
 
+def _sighting_counter(source: str) -> str:
+    """Which count of an alert a sighting from `source` adds to."""
+    return "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
+
+
+def _one_more_sighting(counter: str) -> dict:
+    # F() so that concurrent sightings add up instead of overwriting each other.
+    return {counter: F(counter) + 1, "last_seen": timezone.now()}
+
+
 def _digest_count(*, carrier: Carrier, origin: AlertSource, source: str) -> ImpersonationAlert:
-    counter = "reports" if source == ImpersonationAlert.Source.REPORT else "lookups"
+    counter = _sighting_counter(source)
     hour = _hour_start(timezone.now())
     alert, created = ImpersonationAlert.objects.get_or_create(
         kind=ImpersonationAlert.Kind.DIGEST,
@@ -568,9 +577,7 @@ def _digest_count(*, carrier: Carrier, origin: AlertSource, source: str) -> Impe
         },
     )
     if not created:
-        ImpersonationAlert.objects.filter(pk=alert.pk).update(
-            **{counter: F(counter) + 1, "last_seen": timezone.now()}
-        )
+        ImpersonationAlert.objects.filter(pk=alert.pk).update(**_one_more_sighting(counter))
     return alert
 
 
