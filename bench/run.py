@@ -333,6 +333,8 @@ def summarise(values: list[dict]) -> dict:
         "ratio": median("ratio"),
         "p50_ms": median("p50_ms"),
         "p99_ms": median("p99_ms"),
+        # The target holds in every round: the worst round is what a spike shows in.
+        "p99_max_ms": max(v["p99_ms"] for v in values),
         "errors": sum(v["errors"] for v in values),
         "rounds": len(values),
         "ratios": [round(v["ratio"], 3) for v in values],
@@ -528,14 +530,14 @@ def print_table(report: dict) -> None:
     )
     print(
         f"{'case':8s} {'req/s':>9s} {'ceiling':>9s} {'ratio':>6s} {'target':>7s} "
-        f"{'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s}"
+        f"{'p50 ms':>7s} {'p99 ms':>7s} {'worst':>7s} {'errors':>6s}"
     )
     for name, case in report["cases"].items():
         target = TARGETS.get(name)
         print(
             f"{name:8s} {case['rps']:9.1f} {case['ceiling_rps']:9.1f} {case['ratio']:6.2f} "
             f"{f'≥{target:.2f}' if target else '':>7s} {case['p50_ms']:7.1f} "
-            f"{case['p99_ms']:7.1f} {case['errors']:6d}"
+            f"{case['p99_ms']:7.1f} {case['p99_max_ms']:7.1f} {case['errors']:6d}"
         )
     if "ingest" in report["cases"]:
         print(f"ingest: {report['cases']['ingest']['items_per_s']:,.0f} items/s (target ≥ 10,000)")
