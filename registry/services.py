@@ -583,8 +583,9 @@ def assignments_bulk_upsert(*, carrier: Carrier, items: list[dict]) -> BulkResul
     ones come back by index. A known tracking code counts as updated even when nothing
     changed. A constant number of queries whatever the batch size: the staff, the known
     codes, one insert of the new ones, one pipeline of updates of the known ones (an
-    INSERT … ON CONFLICT needs a unique index the partitioned table cannot have). An item
-    without `recipient_phone` keeps the digest already stored."""
+    INSERT … ON CONFLICT needs a unique index the partitioned table cannot have), and the
+    numbers of the staff concerned, whose cached proofs go. An item without
+    `recipient_phone` keeps the digest already stored."""
     if len(items) > MAX_ASSIGNMENTS_PER_CALL:
         raise RegistryError(
             "too_many_items",
@@ -764,28 +765,36 @@ def _assignments_save(carrier: Carrier, rows: dict, result: BulkResult) -> None:
     DeliveryAssignment.objects.bulk_create(
         [rows[code].assignment for code in codes if code not in known]
     )
-    for code, (pk, created_at) in known.items():
+    for code, (pk, created_at, _staff_id) in known.items():
         rows[code].assignment.pk, rows[code].assignment.created_at = pk, created_at
     if known:
         _assignments_update([rows[code] for code in codes if code in known])
+    # The proofs cached for the staff the parcels were assigned to, and for those a known
+    # parcel was taken from: a reassigned parcel proves nothing for its former shipper.
+    staff_ids = {row.assignment.staff_id for row in rows.values()}
+    staff_ids.update(staff_id for _pk, _created_at, staff_id in known.values())
+    freshness.proofs_changed(
+        StaffPhone.objects.filter(staff_id__in=staff_ids).values_list("number", flat=True)
+    )
 
 
 def _known_assignments(carrier: Carrier, codes: list[str]) -> dict[str, tuple]:
-    """{tracking code: (id, created_at)} of the codes `carrier` already has, on any day.
+    """{tracking code: (id, created_at, staff_id)} of the codes `carrier` already has, on
+    any day.
     On PostgreSQL the codes are bound as one array, so that the statement is the same for
     every batch and psycopg prepares its plan (90 partitions to plan for) once."""
     if connection.vendor != "postgresql":
         found = DeliveryAssignment.objects.filter(carrier=carrier, tracking_code__in=codes)
-        rows = found.values_list("tracking_code", "pk", "created_at")
+        rows = found.values_list("tracking_code", "pk", "created_at", "staff_id")
     else:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT tracking_code, id, created_at FROM registry_deliveryassignment "
+                "SELECT tracking_code, id, created_at, staff_id FROM registry_deliveryassignment "
                 "WHERE carrier_id = %s AND tracking_code = ANY(%s)",
                 [carrier.pk, codes],
             )
             rows = cursor.fetchall()
-    return {code: (pk, created_at) for code, pk, created_at in rows}
+    return {code: (pk, created_at, staff_id) for code, pk, created_at, staff_id in rows}
 
 
 _ASSIGNMENT_FIELDS = ["staff", "window_start", "window_end", "status", "updated_at"]

@@ -2,7 +2,7 @@
 (registry.freshness)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.db.models import (
     BooleanField,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     IntegerField,
@@ -214,37 +215,76 @@ class Proof:
     employee_code: str
 
 
-@lru_cache(maxsize=2)
-def _parcel_and_call_sql(today: date) -> tuple[str, tuple, dict[str, list[int]]]:
-    """The open assignments of the parcel to a staff member whose active phone is the
-    number, and that staff phone's unexpired announced calls to this recipient, each made by
-    the staff member's own carrier: as one UNION, compiled once a day like
-    _number_facts_sql."""
+# A number whose staff have more open parcels than this is asked about one parcel at a time
+# (parcel_and_call): its whole set would be too much to cache and to read back on every
+# verification of it. A shipper has a few dozen; the benchmark's seed 10 over 90 days.
+PROOFS_KEPT_AT_MOST = 500
+
+
+@dataclass(frozen=True)
+class NumberProofs:
+    """Every proof a verification of the number can find, read in one query and cached per
+    number beside its verdict (registry.freshness drops both): the open assignments of the
+    staff whose active phone it is, by tracking code, and that staff phone's unexpired
+    announced calls, by recipient digest, each made by the staff member's own carrier.
+    `complete` is False for a number with more than PROOFS_KEPT_AT_MOST of them: its
+    verifications ask the database about their own parcel and call instead."""
+
+    assignments: dict[str, tuple[Proof, ...]]
+    calls: tuple[tuple[str, datetime, Proof], ...]  # (recipient digest, expires at, proof)
+    complete: bool = True
+
+    def about(self, *, tracking_code: str, digest: str, now: datetime) -> list[Proof]:
+        """What parcel_and_call would answer for this parcel and recipient at `now`."""
+        found = list(self.assignments.get(tracking_code, ())) if tracking_code else []
+        if digest:
+            found += [
+                proof
+                for call_digest, expires_at, proof in self.calls
+                if call_digest == digest and expires_at > now
+            ]
+        return sorted(found, key=_by_carrier_name)
+
+
+def _by_carrier_name(proof: Proof) -> tuple[str, str]:
+    return proof.carrier_name, proof.employee_code
+
+
+@lru_cache(maxsize=4)
+def _proofs_sql(today: date, *, one_question: bool) -> tuple[str, tuple, dict[str, list[int]]]:
+    """The open assignments to a staff member whose active phone is the number, and that
+    staff phone's unexpired announced calls, each made by the staff member's own carrier:
+    as one UNION (kind, tracking code or recipient digest, expiry, carrier, employee code),
+    compiled once a day like _number_facts_sql. `one_question`: only those of one parcel and
+    one recipient; otherwise all of them, up to one more than PROOFS_KEPT_AT_MOST."""
     staff_of_number = phones_active_now(today).filter(number=_NUMBER_PLACEHOLDER).values("staff_id")
-    text = CharField()
+    text, moment = CharField(), DateTimeField()
     columns = [F("carrier__slug"), F("carrier__name"), F("staff__employee_code")]
-    assigned = (
-        DeliveryAssignment.objects.filter(
-            tracking_code=_TRACKING_PLACEHOLDER,
-            status__in=OPEN_ASSIGNMENT,
-            staff_id__in=staff_of_number,
-            carrier_id=F("staff__carrier_id"),
-        )
-        .order_by()
-        .values_list(Value("assignment", text), *columns)
+    assigned = DeliveryAssignment.objects.filter(
+        status__in=OPEN_ASSIGNMENT,
+        staff_id__in=staff_of_number,
+        carrier_id=F("staff__carrier_id"),
     )
-    calling = (
-        CallIntent.objects.filter(
-            phone=_NUMBER_PLACEHOLDER,
-            recipient_digest=_DIGEST_PLACEHOLDER,
-            staff_id__in=staff_of_number,
-            carrier_id=F("staff__carrier_id"),
-            expires_at__gt=Now(),
-        )
-        .order_by()
-        .values_list(Value("call", text), *columns)
+    calling = CallIntent.objects.filter(
+        phone=_NUMBER_PLACEHOLDER,
+        staff_id__in=staff_of_number,
+        carrier_id=F("staff__carrier_id"),
+        expires_at__gt=Now(),
+    )
+    if one_question:
+        assigned = assigned.filter(tracking_code=_TRACKING_PLACEHOLDER)
+        calling = calling.filter(recipient_digest=_DIGEST_PLACEHOLDER)
+    assigned = assigned.order_by().values_list(
+        Value("assignment", text), F("tracking_code"), Value(None, moment), *columns
+    )
+    calling = calling.order_by().values_list(
+        Value("call", text), F("recipient_digest"), F("expires_at"), *columns
     )
     sql, params = assigned.union(calling, all=True).query.sql_with_params()
+    if not one_question:
+        # Django's own compiled SQL, wrapped: the values stay parameters (the limit is the
+        # last one, _proof_rows gives it).
+        sql = f"SELECT * FROM ({sql}) AS proofs LIMIT %s"  # noqa: S608
     where = {
         placeholder: [i for i, value in enumerate(params) if value == placeholder]
         for placeholder in (_NUMBER_PLACEHOLDER, _TRACKING_PLACEHOLDER, _DIGEST_PLACEHOLDER)
@@ -252,24 +292,55 @@ def _parcel_and_call_sql(today: date) -> tuple[str, tuple, dict[str, list[int]]]
     return sql, params, where
 
 
+def _proof_rows(values: dict[str, str], *, one_question: bool) -> list[tuple]:
+    sql, params, where = _proofs_sql(timezone.localdate(), one_question=one_question)
+    params = list(params) if one_question else [*params, PROOFS_KEPT_AT_MOST + 1]
+    for placeholder, value in values.items():
+        for index in where[placeholder]:
+            params[index] = value
+    return replica.read(lambda alias: _fetchall(alias, sql, params))
+
+
+def number_proofs(e164: str) -> NumberProofs:
+    """Every proof about the number, in one query (NumberProofs)."""
+    rows = _proof_rows({_NUMBER_PLACEHOLDER: e164}, one_question=False)
+    if len(rows) > PROOFS_KEPT_AT_MOST:
+        return NumberProofs({}, (), complete=False)
+    assignments, calls = {}, []
+    for kind, key, expires_at, *proof in rows:
+        if kind == "assignment":
+            assignments.setdefault(key, []).append(Proof(kind, *proof))
+        else:
+            calls.append((key, _aware(expires_at), Proof(kind, *proof)))
+    return NumberProofs(
+        {code: tuple(found) for code, found in assignments.items()},
+        tuple(calls),
+    )
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """A time as a raw query gives it: aware on PostgreSQL; on SQLite, which keeps UTC
+    without a zone, naive or as text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+
+
 def parcel_and_call(e164: str, *, tracking_code: str, digest: str) -> list[Proof]:
     """Every proof about the number for this parcel and this recipient, in one query, sorted
     by carrier name. An empty tracking code or digest matches nothing."""
-    sql, params, where = _parcel_and_call_sql(timezone.localdate())
-    params = list(params)
-    for placeholder, value in [
-        (_NUMBER_PLACEHOLDER, e164),
-        (_TRACKING_PLACEHOLDER, tracking_code),
-        (_DIGEST_PLACEHOLDER, digest),
-    ]:
-        for index in where[placeholder]:
-            params[index] = value
-    rows = replica.read(lambda alias: _fetchall(alias, sql, params))
-    proofs = [Proof(*row) for row in rows]
+    rows = _proof_rows(
+        {
+            _NUMBER_PLACEHOLDER: e164,
+            _TRACKING_PLACEHOLDER: tracking_code,
+            _DIGEST_PLACEHOLDER: digest,
+        },
+        one_question=True,
+    )
     asked = {"assignment": bool(tracking_code), "call": bool(digest)}
     return sorted(
-        (proof for proof in proofs if asked[proof.kind]),
-        key=lambda proof: (proof.carrier_name, proof.employee_code),
+        (Proof(kind, *proof) for kind, _key, _expires_at, *proof in rows if asked[kind]),
+        key=_by_carrier_name,
     )
 
 

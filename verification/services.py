@@ -20,7 +20,7 @@ from core.exceptions import ApplicationError
 from core.rates import parse_rate
 from registry import freshness, phones
 from registry import selectors as registry_selectors
-from registry.freshness import verdict_key
+from registry.freshness import proofs_key, verdict_key
 from registry.models import Carrier
 from registry.pii import recipient_digest
 
@@ -109,10 +109,22 @@ def number_verdict(e164: str, prefetched: dict | None = None) -> NumberVerdict:
 def verdict_keys(raw) -> list[str]:
     """The cache key of the verdict of the number `raw` stands for, to fetch in the same
     round trip as the rate limits; none for a text that is no number."""
+    e164 = _number_or_none(raw)
+    return [verdict_key(e164)] if e164 else []
+
+
+def verification_keys(raw) -> list[str]:
+    """verdict_keys, and the key of the number's proofs: what a verification with a parcel
+    or the recipient's number reads."""
+    e164 = _number_or_none(raw)
+    return [verdict_key(e164), proofs_key(e164)] if e164 else []
+
+
+def _number_or_none(raw) -> str | None:
     try:
-        return [verdict_key(phones.normalize(raw))]
+        return phones.normalize(raw)
     except phones.InvalidPhoneNumber:
-        return []
+        return None
 
 
 class VerificationError(ApplicationError):
@@ -220,9 +232,12 @@ def verify(
         digest = recipient_digest(phones.normalize_field(lookup.recipient_phone, "recipient_phone"))
     proofs = []
     if verdict.status == VERIFIED and (lookup.tracking_code or digest):
-        # One query for both answers, and only for a registered staff number.
-        proofs = selectors.parcel_and_call(
-            e164, tracking_code=lookup.tracking_code or "", digest=digest or ""
+        # Only a registered staff number can have proofs.
+        proofs = _proofs_about(
+            e164,
+            tracking_code=lookup.tracking_code or "",
+            digest=digest or "",
+            prefetched=prefetched,
         )
     assigned = _proof_of(proofs, "assignment", lookup.claimed_carrier)
     calling = _proof_of(proofs, "call", lookup.claimed_carrier)
@@ -240,6 +255,23 @@ def verify(
     answer["calling_now"] = calling is not None if digest else None
     answer["proof"] = _receipt_subject(answer, calling=calling, assigned=assigned)
     return answer
+
+
+def _proofs_about(
+    e164: str, *, tracking_code: str, digest: str, prefetched: dict | None
+) -> list[selectors.Proof]:
+    """The proofs about the number for this parcel and recipient, from the number's cached
+    proofs (read in one query on a miss, and dropped by registry.freshness like its verdict):
+    a number asked about again within VERDICT_CACHE_SECONDS, with any parcel, costs no
+    query. A number with too many open parcels to cache is asked about this one."""
+    key = proofs_key(e164)
+    proofs = prefetched.get(key) if prefetched is not None else resilient_cache.get(key)
+    if not isinstance(proofs, selectors.NumberProofs):
+        proofs = selectors.number_proofs(e164)
+        resilient_cache.set(key, proofs, settings.VERDICT_CACHE_SECONDS)
+    if not proofs.complete:
+        return selectors.parcel_and_call(e164, tracking_code=tracking_code, digest=digest)
+    return proofs.about(tracking_code=tracking_code, digest=digest, now=timezone.now())
 
 
 def _proof_of(
@@ -370,7 +402,7 @@ def call_intent_create(
             _("This phone is not an active phone of an active staff member of this carrier."),
         )
     now = timezone.now()
-    return CallIntent.objects.create(
+    intent = CallIntent.objects.create(
         carrier=carrier,
         staff=staff,
         phone=staff_phone,
@@ -378,6 +410,8 @@ def call_intent_create(
         tracking_code=tracking_code,
         expires_at=now + timedelta(seconds=settings.CALL_INTENT_TTL_SECONDS),
     )
+    freshness.proofs_changed([staff_phone])
+    return intent
 
 
 def report_submit(

@@ -143,7 +143,8 @@ def home(request):
     # One round trip to the cache for the limits and the number's cached verdict.
     windows = _lookup_windows(request)
     prefetched, counts = resilient_cache.fetch(
-        services.verdict_keys(request.POST.get("number")), [window.counter for window in windows]
+        services.verification_keys(request.POST.get("number")),
+        [window.counter for window in windows],
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:

@@ -323,7 +323,8 @@ class TestAssignments:
         # PostgreSQL takes the upsert in one statement; SQLite in batches of its variable limit.
         inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
         assert len(inserts) <= (1 if connection.vendor == "postgresql" else 12)
-        assert len(queries.captured_queries) - len(inserts) <= 8
+        # One of them reads the staff's numbers, whose cached proofs the batch drops.
+        assert len(queries.captured_queries) - len(inserts) <= 9
 
 
 class TestCallIntents:
