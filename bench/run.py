@@ -411,6 +411,19 @@ def run_scale(scale, args, redis_url) -> tuple[dict, list[float], tuple[int, int
         return results, rss, (phones, assignments)
 
 
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the seeded databases (one per scale) and the cache are: bench/profile.py too."""
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench"
+        ),
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -428,15 +441,7 @@ def main() -> None:
         action="store_true",
         help="skip the hot lookup on plain gunicorn against scripts/serve",
     )
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench"
-        ),
-    )
-    parser.add_argument(
-        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
-    )
+    add_service_arguments(parser)
     parser.add_argument(
         "--tuned",
         action="store_true",
