@@ -1,6 +1,10 @@
 """The cache as the request path uses it.
 
-Two things Django's cache API does not give us:
+On Redis, every call goes through one redis-py client of this module's, with Django's key
+names and value format (what Django's cache API writes, this reads, and the other way
+round): Django's Redis backend builds a new client object for each call, which cost a
+cache write ~150 µs of CPU against ~50 µs for the round trip itself. Beyond that, two
+things Django's cache API does not give us:
 - several reads and counter increments in ONE round trip to Redis (a pipeline): the lookup
   path reads the API key's entry and the number's verdict and counts the rate limit at once;
 - an outage that degrades instead of failing: with Redis down, reads miss (the caller falls
@@ -57,7 +61,12 @@ def get(key: str, default=None):
     if not available():
         return default
     try:
-        value = cache.get(key, _MISSING)
+        client = _redis()
+        if client is None:
+            value = cache.get(key, _MISSING)
+        else:
+            raw = client.get(cache.make_key(key))
+            value = _MISSING if raw is None else _serializer.loads(raw)
     except Exception as exc:  # noqa: BLE001  any cache failure is a miss
         _warn(exc)
         return default
@@ -73,7 +82,11 @@ def set(key: str, value, timeout: int) -> None:  # noqa: A001
     if not available():
         return
     try:
-        cache.set(key, value, timeout)
+        client = _redis()
+        if client is None:
+            cache.set(key, value, timeout)
+        else:
+            client.set(cache.make_key(key), _serializer.dumps(value), ex=timeout)
     except Exception as exc:  # noqa: BLE001
         _warn(exc)
 
@@ -81,10 +94,14 @@ def set(key: str, value, timeout: int) -> None:  # noqa: A001
 def delete_many(keys: list[str]) -> None:
     # Dropped during a pause like any other call: what it would have deleted is served
     # stale for at most its timeout (VERDICT_CACHE_SECONDS), the contract's bound.
-    if not available():
+    if not available() or not keys:
         return
     try:
-        cache.delete_many(keys)
+        client = _redis()
+        if client is None:
+            cache.delete_many(keys)
+        else:
+            client.delete(*(cache.make_key(key) for key in keys))
     except Exception as exc:  # noqa: BLE001
         _warn(exc)
 
