@@ -781,3 +781,35 @@ class TestPageSize:
         response = client.post("/", fields) if fields else client.get("/")
         assert len(Page(html(response)).all("option")) == 21
         assert len(response.content) <= self.LIMIT
+
+
+class TestTheFrame:
+    """The frame every public page shares (base.html) is rendered once per language."""
+
+    def test_each_page_keeps_its_own_title_in_the_shared_frame(self, english, carrier_a):
+        titles = {
+            path: re.search(r"<title>(.*?)</title>", html(english.get(path))).group(1)
+            for path in ("/", "/carriers/", "/report/", "/warnings/", "/")
+        }
+        assert titles == {
+            "/": "Is this really your shipper?",
+            "/carriers/": "Official hotlines of carriers",
+            "/report/": "Report a fake shipper",
+            "/warnings/": "Scams to watch out for",
+        }
+
+    def test_the_frame_follows_each_requests_language(self, client, carrier_a):
+        for language, other, brand in [
+            ("vi", "en", "Kiểm tra shipper"),
+            ("en", "vi", "Shipper check"),
+            ("vi", "en", "Kiểm tra shipper"),
+        ]:
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+            for path in ("/", "/carriers/"):
+                response = client.get(path)
+                assert f'<html lang="{language}">' in html(response), (language, path)
+                [link] = Page(html(response)).all("a", hreflang=other)
+                assert link["href"] == f"?lang={other}"
+                [home] = Page(html(response)).all("a", **{"class": "brand"})
+                assert home["href"] == "/"
+                assert brand in text(response)
