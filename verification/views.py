@@ -36,15 +36,25 @@ class LookupForm(forms.Form):
     the widgets' own templates cost more than the rest of the page."""
 
     number = forms.CharField(max_length=64)
-    claimed_carrier = forms.ChoiceField(required=False)
+    # A slug of the directory, checked in clean_claimed_carrier: a ChoiceField's choices
+    # cost more to set for each request than the whole check.
+    claimed_carrier = forms.CharField(required=False, strip=False)
     tracking_code = forms.CharField(max_length=64, required=False)
     recipient_phone = forms.CharField(max_length=64, required=False)
 
     def __init__(self, data, *, carriers: list[dict]):
         super().__init__(data)
-        self.fields["claimed_carrier"].choices = [("", "")] + [
-            (entry["slug"], entry["name"]) for entry in carriers
-        ]
+        self.carriers = carriers
+
+    def clean_claimed_carrier(self) -> str:
+        slug = self.cleaned_data["claimed_carrier"]
+        if slug and not any(entry["slug"] == slug for entry in self.carriers):
+            raise forms.ValidationError(
+                forms.ChoiceField.default_error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": slug},
+            )
+        return slug
 
 
 def _add_service_error(form: forms.Form, exc: ApplicationError) -> None:
