@@ -1,6 +1,7 @@
 """`{% once_per_language %}…{% endonce_per_language %}`: markup rendered once per language and
-process, then reused. The public pages' frame (head, header, footer) and the lookup form's
-labels cost more to render each time than the answer itself.
+process, then reused: the frame every public page shares (head, header, navigation) and the
+lookup page's fixed parts. Each {% url %}, {% static %} and {% translate %} in them otherwise
+costs 5 to 10 µs on every request: the frame alone took about 0.2 ms of each page.
 
 What it holds may depend on the active language and the process's constants (URLs, the
 static files' names) only: never on the request, the user or the database. The rendered text
