@@ -36,9 +36,13 @@ LAST_KNOWN_KEY = "carriers:last-known"
 LAST_KNOWN_SECONDS = 7 * 86400
 
 
-def carrier_directory() -> list[dict]:
-    """Active carriers with their official channels, as the public sees them."""
-    directory = resilient_cache.get(CARRIERS_KEY)
+def carrier_directory(prefetched: dict | None = None) -> list[dict]:
+    """Active carriers with their official channels, as the public sees them. `prefetched`:
+    cache values the caller already fetched (the lookup page asks for CARRIERS_KEY in its
+    one round trip); without that key among them, the cache is asked."""
+    directory = (prefetched or {}).get(CARRIERS_KEY)
+    if directory is None:
+        directory = resilient_cache.get(CARRIERS_KEY)
     if directory is None:
         directory = replica.read(_carrier_directory_from)
         # VERDICT_CACHE_SECONDS leaves room for the replica's staleness (settings.py).
@@ -75,8 +79,8 @@ def _carrier_directory_from(alias: str) -> list[dict]:
     ]
 
 
-def carrier_in_directory(slug: str) -> dict | None:
-    return next((entry for entry in carrier_directory() if entry["slug"] == slug), None)
+def carrier_in_directory(slug: str, prefetched: dict | None = None) -> dict | None:
+    return next((entry for entry in carrier_directory(prefetched) if entry["slug"] == slug), None)
 
 
 @dataclass(frozen=True)

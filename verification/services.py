@@ -139,8 +139,8 @@ def _unknown_carrier(slug: str) -> VerificationError:
     )
 
 
-def _claimed(slug: str, verdict: NumberVerdict) -> dict:
-    entry = selectors.carrier_in_directory(slug)
+def _claimed(slug: str, verdict: NumberVerdict, prefetched: dict | None) -> dict:
+    entry = selectors.carrier_in_directory(slug, prefetched)
     if entry is None:
         raise _unknown_carrier(slug)
     return {
@@ -219,7 +219,7 @@ def verify(
         "staff": list(verdict.staff),
         "report_count": verdict.report_count,
         "checked_at": timezone.localtime(),
-        "claimed_carrier": _claimed(lookup.claimed_carrier, verdict)
+        "claimed_carrier": _claimed(lookup.claimed_carrier, verdict, prefetched)
         if lookup.claimed_carrier
         else None,
     }

@@ -24,6 +24,7 @@ from registry.access import (
     access_carriers_for_user,
     access_is_superuser,
 )
+from registry.freshness import CARRIERS_KEY
 
 from . import dashboard as dashboard_data
 from . import selectors, services, stats
@@ -31,41 +32,29 @@ from .models import DailyLookupStat, ScamReport, ScamWarning
 
 
 class LookupForm(forms.Form):
-    number = forms.CharField(
-        label=_("The number that is calling you"),
-        max_length=64,
-        widget=forms.TextInput(
-            attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "0912 345 678"}
-        ),
-    )
-    claimed_carrier = forms.ChoiceField(
-        label=_("Which carrier did the caller say they are from?"), required=False
-    )
-    tracking_code = forms.CharField(
-        label=_("Your tracking code (optional)"),
-        max_length=64,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
-    )
-    recipient_phone = forms.CharField(
-        label=_("Your own phone number (optional)"),
-        help_text=_(
-            "Used only to check whether the carrier announced this call to you. Never stored."
-        ),
-        max_length=64,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
+    """The lookup's rules for what was typed. The page writes the form itself (home.html):
+    the widgets' own templates cost more than the rest of the page."""
 
-    def __init__(self, *args, carrier_choices=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["claimed_carrier"].choices = carrier_choices or _carrier_choices()
+    number = forms.CharField(max_length=64)
+    # A slug of the directory, checked in clean_claimed_carrier: a ChoiceField's choices
+    # cost more to set for each request than the whole check.
+    claimed_carrier = forms.CharField(required=False, strip=False)
+    tracking_code = forms.CharField(max_length=64, required=False)
+    recipient_phone = forms.CharField(max_length=64, required=False)
 
+    def __init__(self, data, *, carriers: list[dict]):
+        super().__init__(data)
+        self.carriers = carriers
 
-def _carrier_choices() -> list[tuple[str, str]]:
-    return [("", _("They did not say / I don't know"))] + [
-        (entry["slug"], entry["name"]) for entry in selectors.carrier_directory()
-    ]
+    def clean_claimed_carrier(self) -> str:
+        slug = self.cleaned_data["claimed_carrier"]
+        if slug and not any(entry["slug"] == slug for entry in self.carriers):
+            raise forms.ValidationError(
+                forms.ChoiceField.default_error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": slug},
+            )
+        return slug
 
 
 def _add_service_error(form: forms.Form, exc: ApplicationError) -> None:
@@ -134,25 +123,32 @@ def _with_browser_id(request, response):
     return response
 
 
+def _home(request, carriers: list[dict], typed=None, errors=None, status=200, **result):
+    """The lookup page. `typed`: what to write back into the fields (after an error, all of
+    it; after a check, only the claimed carrier: the tracking code and the recipient's own
+    number are never echoed); `errors`: the messages by field."""
+    context = {"carriers": carriers, "typed": typed or {}, "errors": errors or {}, **result}
+    return render(request, "verification/home.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def home(request):
     if request.method == "GET":
-        return _with_browser_id(
-            request, render(request, "verification/home.html", {"form": LookupForm()})
-        )
-    # One round trip to the cache for the limits and the number's cached verdict.
+        return _with_browser_id(request, _home(request, selectors.carrier_directory()))
+    # One round trip to the cache for the limits, the number's cached verdict and proofs,
+    # and the carrier directory.
     windows = _lookup_windows(request)
     prefetched, counts = resilient_cache.fetch(
-        services.verification_keys(request.POST.get("number")),
+        [*services.verification_keys(request.POST.get("number")), CARRIERS_KEY],
         [window.counter for window in windows],
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)
     if retry_after:
         return _too_many(request, retry_after)
-    choices = _carrier_choices()
-    form = LookupForm(request.POST, carrier_choices=choices)
+    carriers = selectors.carrier_directory(prefetched)
+    form = LookupForm(request.POST, carriers=carriers)
     if not form.is_valid():
-        return render(request, "verification/home.html", {"form": form}, status=400)
+        return _home(request, carriers, request.POST, form.errors, status=400)
     data = form.cleaned_data
     lookup = services.Lookup(
         claimed_carrier=data["claimed_carrier"] or None,
@@ -169,25 +165,21 @@ def home(request):
         )
     except ApplicationError as exc:
         _add_service_error(form, exc)
-        return render(request, "verification/home.html", {"form": form}, status=400)
+        return _home(request, carriers, request.POST, form.errors, status=400)
     verdict = services.web_verdict(answer)
-    return render(
+    return _home(
         request,
-        "verification/home.html",
-        {
-            "form": LookupForm(
-                initial={"claimed_carrier": data["claimed_carrier"]}, carrier_choices=choices
-            ),
-            "answer": answer,
-            "verdict": verdict,
-            "tone": TONES[verdict],
-            **_hotlines_to_call(answer, verdict),
-            "parcel_carrier": _parcel_carrier(answer),
-            "converted": phones.conversion(data["number"]),
-            # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
-            "number_display": phones.display(answer["number"]),
-            "carrier_names": ", ".join(carrier["name"] for carrier in answer["carriers"]),
-        },
+        carriers,
+        {"claimed_carrier": data["claimed_carrier"]},
+        answer=answer,
+        verdict=verdict,
+        tone=TONES[verdict],
+        **_hotlines_to_call(answer, verdict, carriers),
+        parcel_carrier=_parcel_carrier(answer),
+        converted=phones.conversion(data["number"]),
+        # As a person in Vietnam writes it (0912 345 678), to compare with the phone screen.
+        number_display=phones.display(answer["number"]),
+        carrier_names=", ".join(carrier["name"] for carrier in answer["carriers"]),
     )
 
 
@@ -205,7 +197,7 @@ TONES = {
 SHORT_LIST = 4
 
 
-def _hotlines_to_call(answer: dict, verdict: str) -> dict:
+def _hotlines_to_call(answer: dict, verdict: str, directory: list[dict]) -> dict:
     """The primary action's numbers: whom to call instead of talking to this caller. The
     carrier the caller claimed, else the carriers the number is (or was) with, else the first
     few carriers of the directory (`short_list`, with a link to all of them). For `official`,
@@ -222,13 +214,15 @@ def _hotlines_to_call(answer: dict, verdict: str) -> dict:
     if claimed and claimed["hotlines"]:
         hotlines = [{"name": claimed["name"], **hotline} for hotline in claimed["hotlines"]]
         return {"hotlines": hotlines, "short_list": False}
+    in_directory = {entry["slug"]: entry for entry in directory}
     entries = [] if claimed else answer["carriers"]
-    entries = [selectors.carrier_in_directory(carrier["slug"]) for carrier in entries]
-    hotlines = _first_hotlines([entry for entry in entries if entry])
+    hotlines = _first_hotlines(
+        [in_directory[carrier["slug"]] for carrier in entries if carrier["slug"] in in_directory]
+    )
     if hotlines:
         return {"hotlines": hotlines, "short_list": False}
     return {
-        "hotlines": _first_hotlines(selectors.carrier_directory()[:SHORT_LIST]),
+        "hotlines": _first_hotlines(directory[:SHORT_LIST]),
         "short_list": True,
     }
 

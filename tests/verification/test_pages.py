@@ -6,6 +6,7 @@ Most tests read the page in English (the msgids, which do not move when a transl
 reworded); TestLanguage holds the page to Vietnamese by default."""
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -555,3 +556,260 @@ class TestNoExternalHost:
             css = sheet.read()
         assert "@import" not in css
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", css)
+
+
+def fields(response) -> dict[str, dict]:
+    """The lookup form's inputs and select by name, with their attributes."""
+    page = Page(html(response))
+    return {attrs["name"]: attrs for tag in ("input", "select") for attrs in page.all(tag)}
+
+
+def selected(response) -> list[str]:
+    return [o["value"] for o in Page(html(response)).all("option") if "selected" in o]
+
+
+# Each field's attributes when nothing was typed and nothing is wrong.
+BLANK_FIELDS = {
+    "number": {
+        "type": "text",
+        "name": "number",
+        "inputmode": "tel",
+        "autocomplete": "off",
+        "placeholder": "0912 345 678",
+        "maxlength": "64",
+        "required": None,
+        "id": "id_number",
+    },
+    "claimed_carrier": {"name": "claimed_carrier", "id": "id_claimed_carrier"},
+    "tracking_code": {
+        "type": "text",
+        "name": "tracking_code",
+        "autocomplete": "off",
+        "autocapitalize": "characters",
+        "maxlength": "64",
+        "id": "id_tracking_code",
+    },
+    "recipient_phone": {
+        "type": "text",
+        "name": "recipient_phone",
+        "inputmode": "tel",
+        "autocomplete": "tel",
+        "maxlength": "64",
+        "aria-describedby": "id_recipient_phone_helptext",
+        "id": "id_recipient_phone",
+    },
+}
+
+
+class TestTheFormsMarkup:
+    """What the form's elements say, blank, after a check and after an error: pinned here so
+    that how the page writes them can change without the page changing."""
+
+    def test_a_blank_form_writes_each_field_with_its_attributes(self, english, carrier_a):
+        response = english.get("/")
+        found = fields(response)
+        del found["csrfmiddlewaretoken"]
+        assert found == BLANK_FIELDS
+        assert selected(response) == [""]
+        assert 'class="field invalid"' not in html(response)
+
+    def test_each_field_has_its_label_and_the_own_number_its_help(self, english, carrier_a):
+        response = english.get("/")
+        labels = re.findall(r'<label for="(id_\w+)">(.*?)</label>', html(response))
+        assert labels == [
+            ("id_number", "The number that is calling you"),
+            ("id_claimed_carrier", "Which carrier did the caller say they are from?"),
+            ("id_tracking_code", "Your tracking code (optional)"),
+            ("id_recipient_phone", "Your own phone number (optional)"),
+        ]
+        [help_text] = Page(html(response)).all("p", id="id_recipient_phone_helptext")
+        assert help_text["class"] == "help"
+        assert "Used only to check whether the carrier announced this call to you." in text(
+            response
+        )
+
+    def test_the_carrier_options_come_escaped_in_directory_order(self, english, carrier_a):
+        registry_services.carrier_save(slug="beta-express", name='Beta "<Express>" & Co')
+        response = english.get("/")
+        options = re.findall(r'<option value="([^"]*)"[^>]*>(.*?)</option>', html(response))
+        assert [(value, unescape(label)) for value, label in options] == [
+            ("", "They did not say / I don't know"),
+            ("alpha-post", "Alpha Post"),
+            ("beta-express", 'Beta "<Express>" & Co'),
+        ]
+        assert options[2][1] == "Beta &quot;&lt;Express&gt;&quot; &amp; Co"
+
+    def test_after_an_error_what_was_typed_comes_back_escaped(self, english, carrier_a):
+        typed = {
+            "number": '"><b>12',
+            "claimed_carrier": "alpha-post",
+            "tracking_code": "<i>VN&amp;1",
+            "recipient_phone": "  0901 000 999 ",
+        }
+        response = lookup(english, **typed)
+        assert response.status_code == 400
+        found = fields(response)
+        for name in ("number", "tracking_code", "recipient_phone"):
+            assert found[name]["value"] == typed[name], name
+        assert 'value="&quot;&gt;&lt;b&gt;12"' in html(response)
+        assert 'value="&lt;i&gt;VN&amp;amp;1"' in html(response)
+        assert selected(response) == ["alpha-post"]
+
+    def test_a_check_clears_the_fields_but_keeps_the_claimed_carrier(self, english, numbers):
+        response = lookup(
+            english, numbers["verified"], claimed_carrier="alpha-post", tracking_code="VN1"
+        )
+        assert response.status_code == 200
+        found = fields(response)
+        del found["csrfmiddlewaretoken"]
+        assert found == BLANK_FIELDS
+        assert selected(response) == ["alpha-post"]
+
+    def test_an_error_is_written_beside_its_field_and_announced(self, english, carrier_a):
+        response = lookup(english, "", tracking_code="x" * 65)
+        found = fields(response)
+        errors = dict(
+            re.findall(
+                r'<p class="error" id="(id_\w+)_error" role="alert">(.*?)</p>', html(response)
+            )
+        )
+        assert errors == {
+            "id_number": "This field is required.",
+            "id_tracking_code": "Ensure this value has at most 64 characters (it has 65).",
+        }
+        assert html(response).count('class="field invalid"') == 2
+        for name in ("number", "tracking_code"):
+            assert found[name]["aria-invalid"] == "true"
+            assert found[name]["aria-describedby"] == f"id_{name}_error"
+        assert "aria-invalid" not in found["recipient_phone"]
+        assert "aria-invalid" not in found["claimed_carrier"]
+
+    def test_an_error_on_the_own_number_is_described_with_its_help(self, english, numbers):
+        response = lookup(english, numbers["verified"], recipient_phone="+")
+        found = fields(response)["recipient_phone"]
+        assert found["aria-invalid"] == "true"
+        assert found["aria-describedby"] == "id_recipient_phone_helptext id_recipient_phone_error"
+
+    def test_an_unknown_claimed_carrier_is_refused_beside_the_choice(self, english, carrier_a):
+        response = lookup(english, "0912345678", claimed_carrier="<b>x</b>")
+        found = fields(response)["claimed_carrier"]
+        assert (found["aria-invalid"], found["aria-describedby"]) == (
+            "true",
+            "id_claimed_carrier_error",
+        )
+        [error] = Page(html(response)).all("p", id="id_claimed_carrier_error")
+        assert error["role"] == "alert"
+        assert "Select a valid choice. &lt;b&gt;x&lt;/b&gt; is not one of" in html(response)
+        assert selected(response) == []
+
+    def test_the_page_gives_each_browser_its_own_working_csrf_token(self, numbers):
+        tokens = []
+        for _ in range(2):
+            browser = Client(enforce_csrf_checks=True)
+            [token] = Page(html(browser.get("/"))).all("input", name="csrfmiddlewaretoken")
+            tokens.append(token["value"])
+            answer = browser.post(
+                "/", {"number": numbers["verified"], "csrfmiddlewaretoken": token["value"]}
+            )
+            assert answer.status_code == 200
+            [again] = Page(html(answer)).all("input", name="csrfmiddlewaretoken")
+            assert again["type"] == "hidden"
+        assert tokens[0] != tokens[1]
+
+    def test_nothing_of_one_request_shows_in_the_next(self, english, numbers):
+        lookup(english, '"><b>typed', tracking_code="VN-SECRET", claimed_carrier="alpha-post")
+        lookup(english, numbers["verified"], claimed_carrier="alpha-post")
+        response = Client().get("/")
+        assert "typed" not in html(response) and "VN-SECRET" not in html(response)
+        assert 'class="card' not in html(response)
+        assert "invalid" not in html(response)
+        assert selected(response) == [""]
+        assert '<html lang="vi">' in html(response)
+        assert Page(html(response)).all("a", href="?lang=en")
+        assert "Số điện thoại đang gọi cho bạn" in text(response)
+        assert "The number that is calling you" not in text(response)
+
+    @pytest.mark.parametrize("language", ["vi", "en"])
+    def test_the_form_after_a_check_is_in_the_page_language(self, client, numbers, language):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        for response in (lookup(client, numbers["verified"]), lookup(client, "abc")):
+            assert f'<html lang="{language}">' in html(response)
+            label = "Số điện thoại đang gọi cho bạn" if language == "vi" else "The number that"
+            assert label in text(response)
+            other = "en" if language == "vi" else "vi"
+            assert Page(html(response)).all("a", href=f"?lang={other}", hreflang=other)
+
+
+# Carrier names of the length real ones have ("Giao Hàng Tiết Kiệm", "Viettel Post"...).
+TWENTY_CARRIERS = [f"Giao Hàng Nhanh Số {n:02d}" for n in range(1, 21)]
+
+
+class TestPageSize:
+    """A cheap phone on a weak signal loads the answer: the whole page stays within 8 KB."""
+
+    LIMIT = 8 * 1024
+
+    @pytest.fixture
+    def twenty_carriers(self, numbers, carrier_b):
+        for n, name in enumerate(TWENTY_CARRIERS[2:], start=3):
+            registry_services.carrier_save(
+                slug=f"carrier-{n:02d}", name=name, hotlines=[f"1900 {n:04d}"]
+            )
+
+    @pytest.mark.parametrize("language", ["vi", "en"])
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            pytest.param(None, id="blank"),
+            pytest.param({"number": "0909 888 777"}, id="unknown"),
+            pytest.param({"number": "0933 444 555", "claimed_carrier": "carrier-20"}, id="revoked"),
+            pytest.param(
+                {"number": "0912 345 678", "claimed_carrier": "carrier-20", "tracking_code": "V"},
+                id="not-this-carrier",
+            ),
+            pytest.param({"number": "0901 222 333"}, id="reported"),
+            pytest.param(
+                {"number": "1" * 64, "tracking_code": "T" * 64, "recipient_phone": "+"},
+                id="invalid",
+            ),
+        ],
+    )
+    def test_the_page_with_twenty_carriers_stays_within_8_kb(
+        self, client, twenty_carriers, language, fields
+    ):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.post("/", fields) if fields else client.get("/")
+        assert len(Page(html(response)).all("option")) == 21
+        assert len(response.content) <= self.LIMIT
+
+
+class TestTheFrame:
+    """The frame every public page shares (base.html) is rendered once per language."""
+
+    def test_each_page_keeps_its_own_title_in_the_shared_frame(self, english, carrier_a):
+        titles = {
+            path: re.search(r"<title>(.*?)</title>", html(english.get(path))).group(1)
+            for path in ("/", "/carriers/", "/report/", "/warnings/", "/")
+        }
+        assert titles == {
+            "/": "Is this really your shipper?",
+            "/carriers/": "Official hotlines of carriers",
+            "/report/": "Report a fake shipper",
+            "/warnings/": "Scams to watch out for",
+        }
+
+    def test_the_frame_follows_each_requests_language(self, client, carrier_a):
+        for language, other, brand in [
+            ("vi", "en", "Kiểm tra shipper"),
+            ("en", "vi", "Shipper check"),
+            ("vi", "en", "Kiểm tra shipper"),
+        ]:
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+            for path in ("/", "/carriers/"):
+                response = client.get(path)
+                assert f'<html lang="{language}">' in html(response), (language, path)
+                [link] = Page(html(response)).all("a", hreflang=other)
+                assert link["href"] == f"?lang={other}"
+                [home] = Page(html(response)).all("a", **{"class": "brand"})
+                assert home["href"] == "/"
+                assert brand in text(response)

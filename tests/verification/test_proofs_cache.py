@@ -45,7 +45,10 @@ def announce(staff, phone="0912345678"):
 @pytest.fixture
 def other_staff(carrier_a):
     staff, _ = registry_services.staff_upsert(
-        carrier=carrier_a, employee_code="A2", full_name="Lê Văn Cường", phone_numbers=["0977000111"]
+        carrier=carrier_a,
+        employee_code="A2",
+        full_name="Lê Văn Cường",
+        phone_numbers=["0977000111"],
     )
     return staff
 
@@ -125,9 +128,7 @@ def test_a_cached_call_stops_counting_when_it_expires(staff_a):
     assert proofs.about(tracking_code="", digest="another", now=before) == []
 
 
-def test_cached_proofs_answer_what_the_one_parcel_query_answers(
-    staff_a, carrier_b, shared_shipper
-):
+def test_cached_proofs_answer_what_the_one_parcel_query_answers(staff_a, carrier_b, shared_shipper):
     """A shipper at two carriers, a parcel code known to both, a call of each."""
     staff_b = carrier_b.staff.get(employee_code="B002")
     staff_a2 = staff_a.carrier.staff.get(employee_code="A002")
