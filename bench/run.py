@@ -166,7 +166,10 @@ class Server:
         """The gunicorn workers: the processes of the group whose parent is gunicorn."""
         sizes = []
         for pid in _descendants(self.process.pid):
-            status = Path(f"/proc/{pid}/status").read_text()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue  # a worker recycled (max_requests) since it was listed
             parent = re.search(r"PPid:\s+(\d+)", status).group(1)
             if "gunicorn" in _cmdline(pid) and "gunicorn" in _cmdline(parent):
                 kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))

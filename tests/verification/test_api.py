@@ -1,9 +1,11 @@
+import datetime
 import time
 
 import pytest
 from django.test import override_settings
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from rest_framework.renderers import JSONRenderer
 
 from registry import services as registry_services
 from tests.api_client import assert_error, call, make_key
@@ -333,3 +335,31 @@ def test_workers_starting_together_all_sign_with_the_same_generated_key(tmp_path
         kids = set(pool.map(lambda _: receipts._generated_key().thumbprint(), range(16)))
     assert len(kids) == 1
     assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["receipt-key.pem"]
+
+
+class TestAnswerEncoding:
+    """The lookups write their answers with orjson: byte for byte what DRF's renderer wrote."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body"),
+        [
+            ("GET", "/api/v1/numbers/0912345678/?claimed_carrier=alpha-post", None),
+            (
+                "POST",
+                "/api/v1/verifications/",
+                {
+                    "number": "0912345678",
+                    "tracking_code": "VN123",
+                    "claimed_carrier": "beta-express",
+                },
+            ),
+        ],
+    )
+    def test_the_bytes_are_drf_s(self, client, partner_key, parcel, carrier_b, method, path, body):
+        response = call(client, method, path, partner_key, body)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        answer = response.json()
+        assert answer["staff"][0]["display_name"] == "N. V. An"
+        answer["checked_at"] = datetime.datetime.fromisoformat(answer["checked_at"])
+        assert response.content == JSONRenderer().render(answer)
