@@ -188,8 +188,7 @@ class NumberView(PartnerAPIView):
 
 class VerificationsView(PartnerAPIView):
     def prefetch_keys(self, request) -> list[str]:
-        number = request.data.get("number") if isinstance(request.data, dict) else None
-        return services.verification_keys(number)
+        return services.verification_keys(request.data if isinstance(request.data, dict) else {})
 
     @extend_schema(
         operation_id="verifications_create",

@@ -113,11 +113,18 @@ def verdict_keys(raw) -> list[str]:
     return [verdict_key(e164)] if e164 else []
 
 
-def verification_keys(raw) -> list[str]:
-    """verdict_keys, and the key of the number's proofs: what a verification with a parcel
-    or the recipient's number reads."""
-    e164 = _number_or_none(raw)
-    return [verdict_key(e164), proofs_key(e164)] if e164 else []
+def verification_keys(data) -> list[str]:
+    """verdict_keys of the body's number, and the key of the number's proofs when the body
+    asks about a parcel or the recipient's number (only then does a verification read
+    them: a plain lookup does not fetch and unpickle them for nothing)."""
+    e164 = _number_or_none(data.get("number"))
+    if e164 is None:
+        return []
+    asks = any(
+        isinstance(data.get(field), str) and data.get(field).strip()
+        for field in ("tracking_code", "recipient_phone")
+    )
+    return [verdict_key(e164), proofs_key(e164)] if asks else [verdict_key(e164)]
 
 
 def _number_or_none(raw) -> str | None:

@@ -139,7 +139,7 @@ def home(request):
     # and the carrier directory.
     windows = _lookup_windows(request)
     prefetched, counts = resilient_cache.fetch(
-        [*services.verification_keys(request.POST.get("number")), CARRIERS_KEY],
+        [*services.verification_keys(request.POST), CARRIERS_KEY],
         [window.counter for window in windows],
     )
     retry_after = max(window.retry_after(counts[window.key]) for window in windows)

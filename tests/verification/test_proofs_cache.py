@@ -157,3 +157,22 @@ def test_a_number_with_too_many_open_parcels_is_asked_parcel_by_parcel(
     # The verdict and the marker come from the cache; the parcel is asked of the database.
     with django_assert_num_queries(1):
         assert check("0912345678", "VN9")["assignment"]["matches"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "with_proofs"),
+    [
+        ({"number": "0912345678"}, False),
+        ({"number": "0912345678", "tracking_code": "  "}, False),
+        ({"number": "0912345678", "tracking_code": "VN123"}, True),
+        ({"number": "0912345678", "recipient_phone": RECIPIENT}, True),
+        ({"number": "not a number", "tracking_code": "VN123"}, None),
+    ],
+)
+def test_only_a_question_about_a_parcel_or_a_call_fetches_the_proofs(body, with_proofs):
+    keys = services.verification_keys(body)
+    if with_proofs is None:
+        assert keys == []
+    else:
+        assert ("proofs:+84912345678" in keys) is with_proofs
+        assert "verdict:+84912345678" in keys
