@@ -1,8 +1,9 @@
 """Seeds PostgreSQL at scale with set-based SQL (generate_series): millions of rows in
 minutes, no Python loop per row. Staff k has the phone +8491<k, 7 digits>, works for carrier
-k % 20 and holds the parcels BN<i> with i % staff = k. Parcel i was assigned i % DAYS days
-ago: the assignments fill one day partition each of the retention period, as in production
-(run.py creates those partitions before seeding)."""
+k % 20 and holds the parcels BN<i> with i % staff = k, all out for delivery (so each is an
+open parcel too). Parcel i was assigned i % DAYS days ago: the assignments fill one day
+partition each of the retention period, as in production (run.py creates those partitions
+before seeding)."""
 
 import psycopg
 
@@ -75,6 +76,10 @@ def seed(database_url: str, phones: int, assignments: int, log=print) -> None:
                       now() - (i %% %s) * interval '1 day', now(), md5('parcel' || i::text)
                FROM generate_series(0, %s - 1) i, c""",
             (phones, CARRIERS, first_staff, phones, DAYS, assignments),
+        )
+        conn.execute(
+            """INSERT INTO registry_openparcel (carrier_id, tracking_code, staff_id)
+               SELECT carrier_id, tracking_code, staff_id FROM registry_deliveryassignment"""
         )
         conn.execute("ANALYZE")
         conn.execute("INSERT INTO bench_meta VALUES (%s, %s)", (phones, assignments))

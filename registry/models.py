@@ -182,6 +182,9 @@ class DeliveryAssignment(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # A parcel still to be delivered: the only kind an assignment proves anything about.
+    OPEN_STATUSES = (Status.PENDING, Status.OUT_FOR_DELIVERY)
+
     carrier = models.ForeignKey(
         Carrier, verbose_name=_("carrier"), on_delete=models.PROTECT, related_name="assignments"
     )
@@ -235,6 +238,40 @@ class DeliveryAssignment(models.Model):
             models.CheckConstraint(
                 condition=Q(recipient_digest="") | Q(recipient_digest__regex=r"^[0-9a-f]{64}$"),
                 name="assignment_digest_is_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_code
+
+
+class OpenParcel(models.Model):
+    """A parcel still to be delivered (DeliveryAssignment.OPEN_STATUSES) and who delivers
+    it: one row per open assignment, in a plain table beside the day-partitioned one, so
+    that a verification finds a staff member's open parcels with one index probe instead of
+    one per day partition (105 of them). Written only by the services that write
+    assignments (registry.services), in the same transaction: created or moved with an
+    open assignment, removed when it closes or its day is purged."""
+
+    # No index of its own: the unique (carrier, tracking code) leads with it.
+    carrier = models.ForeignKey(
+        Carrier,
+        verbose_name=_("carrier"),
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="+",
+    )
+    tracking_code = models.CharField(_("tracking code"), max_length=64)
+    staff = models.ForeignKey(
+        StaffMember, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("open parcel")
+        verbose_name_plural = _("open parcels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_code"], name="open_parcel_unique_per_carrier"
             ),
         ]
 

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
@@ -33,6 +34,7 @@ from .models import (
     ClientAPIKey,
     DeliveryAssignment,
     OfficialChannel,
+    OpenParcel,
     StaffImport,
     StaffMember,
     StaffPhone,
@@ -769,10 +771,35 @@ def _assignments_save(carrier: Carrier, rows: dict, result: BulkResult) -> None:
         rows[code].assignment.pk, rows[code].assignment.created_at = pk, created_at
     if known:
         _assignments_update([rows[code] for code in codes if code in known])
+    _open_parcels_save(carrier, [rows[code].assignment for code in codes])
     # The proofs cached for the staff the parcels were assigned to, and for those a known
     # parcel was taken from: a reassigned parcel proves nothing for its former shipper.
     staff_ids = {row.assignment.staff_id for row in rows.values()}
     staff_ids.update(staff_id for _pk, _created_at, staff_id in known.values())
+    _proofs_of_staff_changed(staff_ids)
+
+
+def _open_parcels_save(carrier: Carrier, assignments: list[DeliveryAssignment]) -> None:
+    """The open parcels (OpenParcel) as these assignments now are: an open one there, with
+    the staff member it is assigned to; a closed one gone."""
+    closed = [
+        a.tracking_code for a in assignments if a.status not in DeliveryAssignment.OPEN_STATUSES
+    ]
+    if closed:
+        OpenParcel.objects.filter(carrier=carrier, tracking_code__in=closed).delete()
+    OpenParcel.objects.bulk_create(
+        [
+            OpenParcel(carrier=carrier, tracking_code=a.tracking_code, staff_id=a.staff_id)
+            for a in assignments
+            if a.status in DeliveryAssignment.OPEN_STATUSES
+        ],
+        update_conflicts=True,
+        unique_fields=["carrier", "tracking_code"],
+        update_fields=["staff"],
+    )
+
+
+def _proofs_of_staff_changed(staff_ids) -> None:
     freshness.proofs_changed(
         StaffPhone.objects.filter(staff_id__in=staff_ids).values_list("number", flat=True)
     )
@@ -847,6 +874,17 @@ def assignments_purge_expired(*, keep_days: int, today: date | None = None) -> l
     are detached and dropped, no row is updated; on SQLite the same days' rows are deleted.
     Running it twice purges nothing more."""
     first_kept = (today or timezone.localdate()) - timedelta(days=keep_days)
+    # Their open parcels go first: should the purge stop half-way, an assignment left
+    # behind proves nothing, rather than a forgotten one still proving something.
+    expiring = DeliveryAssignment.objects.filter(
+        carrier=OuterRef("carrier"),
+        tracking_code=OuterRef("tracking_code"),
+        created_at__lt=partitions.day_start(first_kept),
+    )
+    still_open = OpenParcel.objects.filter(Exists(expiring))
+    staff_ids = set(still_open.values_list("staff_id", flat=True).distinct())
+    still_open.delete()
+    _proofs_of_staff_changed(staff_ids)
     if partitions.is_partitioned():
         return partitions.drop_before(first_kept)
     expired = DeliveryAssignment.objects.filter(created_at__lt=partitions.day_start(first_kept))

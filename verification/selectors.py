@@ -25,7 +25,7 @@ from django.utils import timezone
 from core import replica, resilient_cache
 from registry import phones
 from registry.freshness import CARRIERS_KEY
-from registry.models import Carrier, DeliveryAssignment, OfficialChannel, StaffPhone
+from registry.models import Carrier, DeliveryAssignment, OfficialChannel, OpenParcel, StaffPhone
 from registry.selectors import phones_active_now
 
 from .models import CallIntent, NumberClearance, ScamReport, WebhookDelivery
@@ -205,7 +205,6 @@ def number_facts(e164: str) -> NumberFacts:
 
 _TRACKING_PLACEHOLDER = "+0tracking-placeholder"
 _DIGEST_PLACEHOLDER = "+0digest-placeholder"
-OPEN_ASSIGNMENT = [DeliveryAssignment.Status.PENDING, DeliveryAssignment.Status.OUT_FOR_DELIVERY]
 
 
 @dataclass(frozen=True)
@@ -256,18 +255,16 @@ def _by_carrier_name(proof: Proof) -> tuple[str, str]:
 
 @lru_cache(maxsize=4)
 def _proofs_sql(today: date, *, one_question: bool) -> tuple[str, tuple, dict[str, list[int]]]:
-    """The open assignments to a staff member whose active phone is the number, and that
-    staff phone's unexpired announced calls, each made by the staff member's own carrier:
-    as one UNION (kind, tracking code or recipient digest, expiry, carrier, employee code),
+    """The open parcels (OpenParcel) of a staff member whose active phone is the number,
+    and that staff phone's unexpired announced calls, each made by the staff member's own
+    carrier: as one UNION (kind, tracking code or recipient digest, expiry, carrier, employee code),
     compiled once a day like _number_facts_sql. `one_question`: only those of one parcel and
     one recipient; otherwise all of them, up to one more than PROOFS_KEPT_AT_MOST."""
     staff_of_number = phones_active_now(today).filter(number=_NUMBER_PLACEHOLDER).values("staff_id")
     text, moment = CharField(), DateTimeField()
     columns = [F("carrier__slug"), F("carrier__name"), F("staff__employee_code")]
-    assigned = DeliveryAssignment.objects.filter(
-        status__in=OPEN_ASSIGNMENT,
-        staff_id__in=staff_of_number,
-        carrier_id=F("staff__carrier_id"),
+    assigned = OpenParcel.objects.filter(
+        staff_id__in=staff_of_number, carrier_id=F("staff__carrier_id")
     )
     calling = CallIntent.objects.filter(
         phone=_NUMBER_PLACEHOLDER,
@@ -401,7 +398,7 @@ def _parcel_page_from(alias: str, token: str) -> ParcelPage | None:
     }
     staff = assignment.staff
     if (
-        assignment.status not in OPEN_ASSIGNMENT
+        assignment.status not in DeliveryAssignment.OPEN_STATUSES
         or not assignment.recipient_digest
         or staff.status != staff.Status.ACTIVE
     ):
