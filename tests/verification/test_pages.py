@@ -665,6 +665,23 @@ class TestTheFormsMarkup:
         assert found == BLANK_FIELDS
         assert selected(response) == ["alpha-post"]
 
+    def test_a_field_with_an_error_or_a_typed_value_is_never_kept_for_the_next_page(
+        self, english, carrier_a
+    ):
+        """Pristine fields are rendered once per language (once_per_language unless …): a
+        page with errors and values must neither be served that copy nor become it."""
+        blank = fields(english.get("/"))
+        del blank["csrfmiddlewaretoken"]
+        response = lookup(english, "", tracking_code="x" * 65, recipient_phone="0901")
+        found = fields(response)
+        assert found["tracking_code"]["value"] == "x" * 65
+        assert found["recipient_phone"]["value"] == "0901"
+        assert html(response).count('class="field invalid"') == 2
+        again = fields(english.get("/"))
+        del again["csrfmiddlewaretoken"]
+        assert blank == again == BLANK_FIELDS
+        assert 'class="field invalid"' not in html(english.get("/"))
+
     def test_an_error_is_written_beside_its_field_and_announced(self, english, carrier_a):
         response = lookup(english, "", tracking_code="x" * 65)
         found = fields(response)

@@ -38,3 +38,20 @@ def test_it_refuses_a_block_which_the_page_extending_it_fills():
         template(
             "{% once_per_language %}{% block title %}x{% endblock %}{% endonce_per_language %}"
         )
+
+
+def test_unless_its_condition_holds_it_renders_afresh_and_keeps_nothing():
+    compiled = template(
+        "{% once_per_language unless typed or error %}[{{ typed }}]{% endonce_per_language %}"
+    )
+    assert render(compiled, "vi", typed="0912") == "[0912]"
+    assert render(compiled, "vi", error=True, typed="") == "[]"
+    assert render(compiled, "vi", typed="0988") == "[0988]"
+    assert render(compiled, "vi") == "[]"
+    assert render(compiled, "vi", typed="0977") == "[0977]"
+
+
+@pytest.mark.parametrize("arguments", ["unless", "when x", "x"])
+def test_it_takes_nothing_or_unless_and_a_condition(arguments):
+    with pytest.raises(TemplateSyntaxError):
+        template(f"{{% once_per_language {arguments} %}}x{{% endonce_per_language %}}")
