@@ -102,14 +102,15 @@ MIDDLEWARE = [
     "core.errors.ApiErrorMiddleware",
     "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # core.pages_only: Django's own, passed over on the JSON API, which has no session.
+    "core.pages_only.SessionMiddleware",
     "core.i18n.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.pages_only.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed the second factor.
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.pages_only.OTPMiddleware",
+    "core.pages_only.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
