@@ -91,6 +91,23 @@ def set(key: str, value, timeout: int) -> None:  # noqa: A001
         _warn(exc)
 
 
+def set_many(values: dict, timeout: int) -> None:
+    """`values` by key, in one round trip."""
+    if not values or not available():
+        return
+    try:
+        client = _redis()
+        if client is None:
+            cache.set_many(values, timeout)
+        else:
+            pipe = client.pipeline(transaction=False)
+            for key, value in values.items():
+                pipe.set(cache.make_key(key), _serializer.dumps(value), ex=timeout)
+            pipe.execute()
+    except Exception as exc:  # noqa: BLE001
+        _warn(exc)
+
+
 def delete_many(keys: list[str]) -> None:
     # Dropped during a pause like any other call: what it would have deleted is served
     # stale for at most its timeout (VERDICT_CACHE_SECONDS), the contract's bound.

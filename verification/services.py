@@ -95,14 +95,21 @@ def _distinct_carriers(registrations) -> tuple[dict, ...]:
     return tuple({"slug": slug, "name": name} for slug, name in carriers.items())
 
 
-def number_verdict(e164: str, prefetched: dict | None = None) -> NumberVerdict:
+def number_verdict(
+    e164: str, prefetched: dict | None = None, computed: dict | None = None
+) -> NumberVerdict:
     """The cached number verdict; registry.freshness drops it on every write that changes it.
-    `prefetched`: cache values the caller already fetched (a missing key is a known miss)."""
+    `prefetched`: cache values the caller already fetched (a missing key is a known miss);
+    `computed`: where a verdict computed on a miss goes, for the caller to cache with what
+    else it computes (verify); without it, the verdict is cached at once."""
     key = verdict_key(e164)
     verdict = prefetched.get(key) if prefetched is not None else resilient_cache.get(key)
     if not isinstance(verdict, NumberVerdict):  # a miss, or an entry of an older release
         verdict = _compute_number_verdict(e164)
-        resilient_cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
+        if computed is None:
+            resilient_cache.set(key, verdict, settings.VERDICT_CACHE_SECONDS)
+        else:
+            computed[key] = verdict
     return verdict
 
 
@@ -216,9 +223,25 @@ def verify(
 
     With `with_details` (a verification with a parcel and the recipient's number) it also
     answers `assignment` and `calling_now`."""
-    lookup = lookup or Lookup()
+    # What a miss computes (the verdict, the number's proofs) is cached at the end, in one
+    # round trip.
+    computed = {}
+    try:
+        return _verify(number, lookup or Lookup(), with_details, prefetched, origin, computed)
+    finally:
+        resilient_cache.set_many(computed, settings.VERDICT_CACHE_SECONDS)
+
+
+def _verify(
+    number: str,
+    lookup: Lookup,
+    with_details: bool,
+    prefetched: dict | None,
+    origin: AlertSource | None,
+    computed: dict,
+) -> dict:
     e164 = phones.normalize_field(number, "number")
-    verdict = number_verdict(e164, prefetched)
+    verdict = number_verdict(e164, prefetched, computed)
     answer = {
         "number": e164,
         "status": verdict.status,
@@ -245,6 +268,7 @@ def verify(
             tracking_code=lookup.tracking_code or "",
             digest=digest or "",
             prefetched=prefetched,
+            computed=computed,
         )
     assigned = _proof_of(proofs, "assignment", lookup.claimed_carrier)
     calling = _proof_of(proofs, "call", lookup.claimed_carrier)
@@ -265,17 +289,17 @@ def verify(
 
 
 def _proofs_about(
-    e164: str, *, tracking_code: str, digest: str, prefetched: dict | None
+    e164: str, *, tracking_code: str, digest: str, prefetched: dict | None, computed: dict
 ) -> list[selectors.Proof]:
     """The proofs about the number for this parcel and recipient, from the number's cached
     proofs (read in one query on a miss, and dropped by registry.freshness like its verdict):
     a number asked about again within VERDICT_CACHE_SECONDS, with any parcel, costs no
-    query. A number with too many open parcels to cache is asked about this one."""
+    query. Proofs read on a miss go to `computed`, for verify to cache. A number with too
+    many open parcels to cache is asked about this one."""
     key = proofs_key(e164)
     proofs = prefetched.get(key) if prefetched is not None else resilient_cache.get(key)
     if not isinstance(proofs, selectors.NumberProofs):
-        proofs = selectors.number_proofs(e164)
-        resilient_cache.set(key, proofs, settings.VERDICT_CACHE_SECONDS)
+        proofs = computed[key] = selectors.number_proofs(e164)
     if not proofs.complete:
         return selectors.parcel_and_call(e164, tracking_code=tracking_code, digest=digest)
     return proofs.about(tracking_code=tracking_code, digest=digest, now=timezone.now())

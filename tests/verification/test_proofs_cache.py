@@ -176,3 +176,38 @@ def test_only_a_question_about_a_parcel_or_a_call_fetches_the_proofs(body, with_
     else:
         assert ("proofs:+84912345678" in keys) is with_proofs
         assert "verdict:+84912345678" in keys
+
+
+def test_a_miss_caches_the_verdict_and_the_proofs_in_one_write(staff_a, monkeypatch):
+    from core import resilient_cache
+
+    writes = []
+    for name in ("set", "set_many"):
+        real = getattr(resilient_cache, name)
+        monkeypatch.setattr(
+            resilient_cache,
+            name,
+            lambda *args, real=real, name=name: writes.append((name, args)) or real(*args),
+        )
+
+    def written():  # a write of nothing costs no round trip (set_many returns at once)
+        return [(name, args) for name, args in writes if args[0]]
+
+    assign(staff_a)
+    assert check("0912345678")["assignment"]["matches"] is True
+    [(name, (values, _timeout))] = written()
+    assert name == "set_many"
+    assert set(values) == {"verdict:+84912345678", "proofs:+84912345678"}
+    assert check("0912345678", "VN9")["assignment"]["matches"] is False
+    assert len(written()) == 1, "the second verification found both in the cache"
+
+
+def test_a_refused_verification_still_caches_the_verdict_it_computed(
+    staff_a, django_assert_num_queries
+):
+    from core.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        check("0912345678", recipient_phone="not a number")
+    with django_assert_num_queries(1):  # the proofs only: the verdict was kept
+        assert check("0912345678")["status"] == "verified"
