@@ -257,9 +257,10 @@ def _by_carrier_name(proof: Proof) -> tuple[str, str]:
 def _proofs_sql(today: date, *, one_question: bool) -> tuple[str, tuple, dict[str, list[int]]]:
     """The open parcels (OpenParcel) of a staff member whose active phone is the number,
     and that staff phone's unexpired announced calls, each made by the staff member's own
-    carrier: as one UNION (kind, tracking code or recipient digest, expiry, carrier, employee code),
-    compiled once a day like _number_facts_sql. `one_question`: only those of one parcel and
-    one recipient; otherwise all of them, up to one more than PROOFS_KEPT_AT_MOST."""
+    carrier: as one UNION (kind, tracking code or recipient digest, expiry, carrier,
+    employee code), compiled once a day like _number_facts_sql. `one_question`: only those
+    of one parcel and one recipient; otherwise all of them, up to one more than
+    PROOFS_KEPT_AT_MOST."""
     staff_of_number = phones_active_now(today).filter(number=_NUMBER_PLACEHOLDER).values("staff_id")
     text, moment = CharField(), DateTimeField()
     columns = [F("carrier__slug"), F("carrier__name"), F("staff__employee_code")]

@@ -128,7 +128,7 @@ def verification_keys(data) -> list[str]:
     if e164 is None:
         return []
     asks = any(
-        isinstance(data.get(field), str) and data.get(field).strip()
+        isinstance(value := data.get(field), str) and value.strip()
         for field in ("tracking_code", "recipient_phone")
     )
     return [verdict_key(e164), proofs_key(e164)] if asks else [verdict_key(e164)]
